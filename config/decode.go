@@ -329,9 +329,10 @@ func (d *decoder) bfdInstance(n *node) {
 		return
 	}
 	b := BFDInstance{Name: name, Pos: n.pos, MinRx: 10e6, MinTx: 10e6, IdleTx: 1000e6, Multiplier: 5, TTL: 255, HopLimit: 64}
-	ms := &fieldSpec{hasRange: true, min: 0, max: 1e6}
 	d.fields(bfdSpec, &b, n, func(c *node) bool {
 		var dst *int64
+		// Milliseconds, within keepalived's ranges.
+		ms := &fieldSpec{hasRange: true, min: 1, max: 4294967}
 		switch c.key {
 		case "min_rx":
 			dst = (*int64)(&b.MinRx)
@@ -339,6 +340,7 @@ func (d *decoder) bfdInstance(n *node) {
 			dst = (*int64)(&b.MinTx)
 		case "idle_tx":
 			dst = (*int64)(&b.IdleTx)
+			ms.min = 1000
 		default:
 			return false
 		}

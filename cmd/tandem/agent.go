@@ -1,0 +1,264 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/tandem-ha/tandem/config"
+	"github.com/tandem-ha/tandem/vrrp"
+)
+
+// agentFlags are the flags of `tandem agent`; later features add theirs
+// here so the flag set stays in one place.
+type agentFlags struct {
+	config   configFlags
+	dataDir  string
+	pidFile  string
+	logLevel string
+}
+
+func (f *agentFlags) register(cmd *cobra.Command) {
+	f.config.register(cmd, false)
+	fl := cmd.Flags()
+	fl.StringVar(&f.dataDir, "data-dir", "/var/lib/tandem", "directory for this node's pid file and state; one per node")
+	fl.StringVar(&f.pidFile, "pid-file", "", "pid file (default DATA_DIR/tandem.pid)")
+	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+// statsFileName is where SIGUSR2 writes the instances' counters, in the
+// data dir.
+const statsFileName = "vrrp-stats.json"
+
+func newAgentCmd() *cobra.Command {
+	var f agentFlags
+	cmd := &cobra.Command{
+		Use:   "agent -f FILE [-i NODE] [--data-dir DIR] [--pid-file FILE]",
+		Short: "Run the vrrp_instances of a keepalived.conf in the foreground",
+		Long: `agent runs every vrrp_instance of a keepalived.conf in the foreground,
+speaking VRRP with stock keepalived nodes and logging state transitions.
+
+Signals: SIGTERM or SIGINT resigns every master (priority 0 adverts), removes
+the VIPs and exits 0. SIGHUP re-reads the file: unchanged instances keep
+running without a flap, changed ones restart, and a file with errors is
+refused (the running configuration stays). SIGUSR2 writes every instance's
+state and counters (adverts, drops per reason) to DATA_DIR/` + statsFileName + `.
+
+Configuration errors are printed as FILE:LINE: message and exit 1.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runAgent(cmd.ErrOrStderr(), &f)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func runAgent(stderr io.Writer, f *agentFlags) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return &exitError{code: 2, msg: fmt.Sprintf("--log-level %q: %v", f.logLevel, err)}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg, diags := f.config.load()
+	for _, d := range diags {
+		fmt.Fprintln(stderr, d)
+	}
+	if diags.HasErrors() {
+		return &exitError{code: 1, msg: fmt.Sprintf("%s: %d error(s)", f.config.file, len(diags.Errors()))}
+	}
+	if err := os.MkdirAll(f.dataDir, 0o755); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	pidFile := f.pidFile
+	if pidFile == "" {
+		pidFile = filepath.Join(f.dataDir, "tandem.pid")
+	}
+	if err := checkPidFile(pidFile); err != nil {
+		return err
+	}
+
+	// Subscribe before starting, so no signal is lost in between.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR2)
+	defer signal.Stop(sigs)
+
+	network, err := vrrp.NewSystemNetwork(log)
+	if err != nil {
+		return err
+	}
+	defer network.Close()
+	mgr := vrrp.NewManager(network, vrrp.ManagerOptions{Logger: log})
+	if err := mgr.Start(cfg); err != nil {
+		mgr.Stop()
+		return &exitError{code: 1, msg: err.Error()}
+	}
+	if err := writePidFile(pidFile); err != nil {
+		mgr.Stop()
+		return err
+	}
+	defer os.Remove(pidFile)
+	log.Info("tandem agent running", "file", f.config.file, "instances", len(cfg.Instances), "pid", os.Getpid(), "data_dir", f.dataDir)
+
+	statsPath := filepath.Join(f.dataDir, statsFileName)
+	for sig := range sigs {
+		switch sig {
+		case syscall.SIGHUP:
+			reload(log, f, mgr)
+		case syscall.SIGUSR2:
+			if err := writeStats(statsPath, mgr, network); err != nil {
+				log.Error("write stats", "err", err)
+			}
+		default:
+			log.Info("stopping: resigning masters and removing VIPs", "signal", sig.String())
+			mgr.Stop()
+			log.Info("tandem agent stopped")
+			return nil
+		}
+	}
+	return nil
+}
+
+// reload re-reads the configuration; a file with errors is refused.
+func reload(log *slog.Logger, f *agentFlags, mgr *vrrp.Manager) {
+	log.Info("reloading", "file", f.config.file)
+	cfg, diags := f.config.load()
+	for _, d := range diags {
+		if d.Severity == config.Error {
+			log.Error("config: " + d.String())
+		} else {
+			log.Warn("config: " + d.String())
+		}
+	}
+	if diags.HasErrors() {
+		log.Error("reload refused: the configuration has errors; the running configuration stays", "file", f.config.file)
+		return
+	}
+	if err := mgr.Reload(cfg); err != nil {
+		log.Error("reload", "err", err)
+		return
+	}
+	log.Info("reloaded", "instances", len(cfg.Instances))
+}
+
+// checkPidFile fails when pidFile names a live tandem process other than
+// us; a stale file (dead pid, or a pid reused by another program) is
+// ignored, so a SIGKILLed agent never blocks the next start.
+func checkPidFile(pidFile string) error {
+	b, err := os.ReadFile(pidFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read pid file: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 || pid == os.Getpid() {
+		return nil
+	}
+	if unix.Kill(pid, 0) != nil {
+		return nil
+	}
+	if !isTandem(pid) {
+		return nil
+	}
+	return &exitError{code: 1, msg: fmt.Sprintf("another tandem agent (pid %d) is running with pid file %s; give each node its own --data-dir", pid, pidFile)}
+}
+
+// isTandem reports whether pid runs the same executable as we do, or one
+// named tandem.
+func isTandem(pid int) bool {
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// A zombie is as good as dead.
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			return false
+		}
+	}
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return false
+	}
+	exe = strings.TrimSuffix(exe, " (deleted)")
+	if self, err := os.Executable(); err == nil && self == exe {
+		return true
+	}
+	return strings.HasPrefix(filepath.Base(exe), "tandem")
+}
+
+// writePidFile writes our pid atomically.
+func writePidFile(path string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	return nil
+}
+
+// instanceStats is one instance in the stats file.
+type instanceStats struct {
+	Name             string            `json:"name"`
+	VRID             uint8             `json:"vrid"`
+	State            string            `json:"state"`
+	Priority         uint8             `json:"priority"`
+	AdvertsReceived  uint64            `json:"adverts_received"`
+	AdvertsSent      uint64            `json:"adverts_sent"`
+	PriorityZeroRecv uint64            `json:"priority_zero_received"`
+	PriorityZeroSent uint64            `json:"priority_zero_sent"`
+	BecameMaster     uint64            `json:"became_master"`
+	ReleasedMaster   uint64            `json:"released_master"`
+	GARPsSent        uint64            `json:"garps_sent"`
+	Dropped          map[string]uint64 `json:"dropped"`
+	DroppedTotal     uint64            `json:"dropped_total"`
+}
+
+// statsFile is the content of the stats file.
+type statsFile struct {
+	Pid       int             `json:"pid"`
+	Malformed uint64          `json:"malformed_ip_packets"`
+	Instances []instanceStats `json:"instances"`
+}
+
+// writeStats writes every instance's counters as JSON, atomically.
+func writeStats(path string, mgr *vrrp.Manager, network *vrrp.SystemNetwork) error {
+	out := statsFile{Pid: os.Getpid(), Malformed: network.Malformed(), Instances: []instanceStats{}}
+	for _, st := range mgr.Status() {
+		s := st.Stats
+		is := instanceStats{
+			Name: st.Name, VRID: st.VRID, State: st.State.String(), Priority: st.Priority,
+			AdvertsReceived: s.AdvertsReceived, AdvertsSent: s.AdvertsSent,
+			PriorityZeroRecv: s.PriorityZeroReceived, PriorityZeroSent: s.PriorityZeroSent,
+			BecameMaster: s.BecameMaster, ReleasedMaster: s.ReleasedMaster, GARPsSent: s.GARPsSent,
+			Dropped: map[string]uint64{}, DroppedTotal: s.DroppedTotal(),
+		}
+		for r, n := range s.Dropped {
+			if n > 0 {
+				is.Dropped[vrrp.DropReason(r).String()] = n
+			}
+		}
+		out.Instances = append(out.Instances, is)
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write stats: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
