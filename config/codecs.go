@@ -244,25 +244,39 @@ func (s *LVSSyncDaemon) renderKW(w *writer, kw string) {
 // Script keywords come in two forms. Notify-style keywords take the
 // command as one (usually quoted) word followed by [USER [GROUP]];
 // "script" and "misc_path" take the whole rest of the line as the command.
+// As keepalived does for these keywords, the line is re-read with the
+// script splitter, which knows both quote kinds and backslash escapes.
 var wholeLineScripts = map[string]bool{"script": true, "misc_path": true}
 
 func (s *Script) decodeKW(d *decoder, n *node) {
-	if len(n.args) == 0 {
+	rest := n.rest
+	if rest == "" {
+		rest = strings.Join(n.args, " ")
+	}
+	words, err := splitScript(rest)
+	if err != nil {
+		d.sink.errorf(n.pos, "%s: %v", n.key, err)
+		return
+	}
+	if len(words) == 0 {
 		d.sink.errorf(n.pos, "%s needs a command", n.key)
 		return
 	}
 	if wholeLineScripts[n.key] {
-		s.Cmd = strings.Join(n.args, " ")
+		s.Cmd = rest
+		if len(words) == 1 {
+			s.Cmd = words[0]
+		}
 	} else {
-		s.Cmd = n.args[0]
-		if len(n.args) > 1 {
-			s.User = n.args[1]
+		s.Cmd = words[0]
+		if len(words) > 1 {
+			s.User = words[1]
 		}
-		if len(n.args) > 2 {
-			s.Group = n.args[2]
+		if len(words) > 2 {
+			s.Group = words[2]
 		}
-		if len(n.args) > 3 {
-			d.sink.errorf(n.pos, "%s: too many words: put a command with arguments in double quotes (%s \"%s\")", n.key, n.key, strings.Join(n.args, " "))
+		if len(words) > 3 {
+			d.sink.errorf(n.pos, "%s: too many words: a command with arguments must be one quoted word (%s \"%s\")", n.key, n.key, strings.Join(words, " "))
 			return
 		}
 	}
@@ -283,7 +297,7 @@ func (s *Script) renderKW(w *writer, kw string) {
 	if cmd == "" {
 		cmd = strings.Join(s.Args, " ")
 	}
-	words := []string{`"` + cmd + `"`}
+	words := []string{`"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(cmd) + `"`}
 	if s.User != "" {
 		words = append(words, quote(s.User))
 		if s.Group != "" {

@@ -13,8 +13,8 @@ type decoder struct {
 	cfg     *Config
 	// Which keywords global_defs and each vrrp_instance had written, so
 	// defaults fill in only where the file is silent.
-	globalSeen   map[string]bool
-	instanceSeen []map[string]bool
+	globalSeen   kwSet
+	instanceSeen []kwSet
 }
 
 // Section tables, built once at initialisation and read-only afterwards.
@@ -56,19 +56,19 @@ func checkerTypes() []string {
 
 // fields decodes n's block into target (a pointer to a section struct).
 // custom is consulted first for keywords handled by hand.
-func (d *decoder) fields(spec *sectionSpec, target any, n *node, custom func(c *node) bool) map[string]bool {
+func (d *decoder) fields(spec *sectionSpec, target any, n *node, custom func(c *node) bool) kwSet {
 	saved := d.section
 	d.section = spec.name
 	defer func() { d.section = saved }()
-	seen := map[string]bool{}
+	seen := make(kwSet, 0, len(n.children))
 	rv := reflect.ValueOf(target)
 	for _, c := range n.children {
 		if custom != nil && custom(c) {
-			seen[c.key] = true
+			seen = append(seen, c.key)
 			continue
 		}
 		if d.decodeField(spec, rv, c) {
-			seen[spec.byKW[c.key].names[0]] = true
+			seen = append(seen, spec.byKW[c.key].names[0])
 			continue
 		}
 		d.unknown(c, spec.name, spec.known)
@@ -118,22 +118,26 @@ func suggest(word string, known []string) string {
 		}
 	}
 	best := ""
-	for _, k := range known {
-		if len(word) > len(k) && strings.HasPrefix(word, k) && len(k) > len(best) {
-			best = k
-		}
-	}
-	if best != "" {
-		return best + " " + word[len(best):]
-	}
-	bestDist := len(word)/3 + 1
-	if bestDist > 3 {
-		bestDist = 3
-	}
+	bestDist := min(len(word)/3+1, 3)
 	for _, k := range known {
 		if dd := editDistance(strings.ToLower(word), strings.ToLower(k)); dd <= bestDist && (best == "" || dd < bestDist) {
 			best, bestDist = k, dd
 		}
+	}
+	if best != "" && bestDist <= 1 {
+		return best
+	}
+	// A keyword glued to its value: "auth_typePASS", "priority100".
+	glued := ""
+	for _, k := range known {
+		if len(word) > len(k) && strings.HasPrefix(word, k) && len(k) > len(glued) {
+			if c := word[len(k)]; c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '/' || c == '.' {
+				glued = k
+			}
+		}
+	}
+	if glued != "" {
+		return glued + " " + word[len(glued):]
 	}
 	return best
 }
@@ -184,10 +188,8 @@ func (d *decoder) needBlock(n *node) bool {
 // top decodes the top level of the configuration.
 func (d *decoder) top(nodes []*node) {
 	cfg := d.cfg
-	procSeen := map[string]bool{}
 	for _, n := range nodes {
 		if d.decodeField(processSpec, reflect.ValueOf(&cfg.Process), n) {
-			procSeen[n.key] = true
 			continue
 		}
 		switch n.key {
@@ -265,12 +267,7 @@ func (d *decoder) globalDefs(n *node) {
 		}
 		return false
 	})
-	if d.globalSeen == nil {
-		d.globalSeen = map[string]bool{}
-	}
-	for k := range seen {
-		d.globalSeen[k] = true
-	}
+	d.globalSeen = append(d.globalSeen, seen...)
 }
 
 func directiveOf(n *node) Directive {
@@ -362,13 +359,13 @@ func (d *decoder) vrrpScript(n *node) {
 	}
 	s := VRRPScript{Name: name, Pos: n.pos}
 	seen := d.fields(scriptSpec, &s, n, nil)
-	if !seen["interval"] {
+	if !seen.has("interval") {
 		s.Interval = 1e9
 	}
-	if !seen["rise"] {
+	if !seen.has("rise") {
 		s.Rise = 1
 	}
-	if !seen["fall"] {
+	if !seen.has("fall") {
 		s.Fall = 1
 	}
 	if s.Script == nil {
@@ -387,7 +384,7 @@ func (d *decoder) trackFile(n *node) {
 	}
 	t := TrackFile{Name: name, Pos: n.pos}
 	seen := d.fields(trackFileSpec, &t, n, nil)
-	if !seen["weight"] {
+	if !seen.has("weight") {
 		t.Weight.Weight = 1
 	}
 	if t.File == "" {
@@ -413,10 +410,10 @@ func (d *decoder) trackProcess(n *node) {
 		}
 		return true
 	})
-	if !seen["weight"] {
+	if !seen.has("weight") {
 		t.Weight.Weight = 1
 	}
-	if !seen["quorum"] {
+	if !seen.has("quorum") {
 		t.Quorum = 1
 	}
 	if len(t.Process) == 0 {
@@ -459,6 +456,27 @@ func (d *decoder) vrrpInstance(n *node) {
 		}
 		return true
 	})
+	// Required keywords are checked here, where a keyword that was written
+	// with a bad value (already reported) is known to have been written.
+	if !seen.has("virtual_router_id") {
+		d.sink.errorf(n.pos, "vrrp_instance %s has no virtual_router_id (1-255)", name)
+	}
+	if !seen.has("interface") && !seen.has("unicast_peer") {
+		d.sink.errorf(n.pos, "vrrp_instance %s has no interface (only unicast instances may omit it)", name)
+	}
 	d.cfg.Instances = append(d.cfg.Instances, v)
 	d.instanceSeen = append(d.instanceSeen, seen)
+}
+
+// kwSet is the set of keywords a section had written; sections are small,
+// so a slice beats a map.
+type kwSet []string
+
+func (s kwSet) has(kw string) bool {
+	for _, k := range s {
+		if k == kw {
+			return true
+		}
+	}
+	return false
 }

@@ -132,7 +132,7 @@ var schedFlagWords = map[string]bool{
 // until its virtual server is complete and defaults can be resolved.
 type checkerSeen struct {
 	rs, chk int
-	seen    map[string]bool
+	seen    kwSet
 }
 
 func (d *decoder) virtualServer(n *node) {
@@ -176,6 +176,13 @@ func (d *decoder) virtualServer(n *node) {
 		return
 	}
 	var pending []checkerSeen
+	nrs := 0
+	for _, c := range n.children {
+		if c.key == "real_server" {
+			nrs++
+		}
+	}
+	vs.RealServers = make([]RealServer, 0, nrs)
 	seen := d.fields(vsSpec, &vs, n, func(c *node) bool {
 		switch {
 		case schedFlagWords[c.key]:
@@ -202,13 +209,13 @@ func (d *decoder) virtualServer(n *node) {
 		}
 		return true
 	})
-	if !seen["lvs_method"] && !seen["lb_kind"] {
+	if !seen.has("lvs_method") && !seen.has("lb_kind") {
 		vs.Method = LVSMethod{Kind: "NAT"}
 	}
-	if !seen["protocol"] {
+	if !seen.has("protocol") {
 		vs.Protocol = TCP
 	}
-	if !seen["quorum"] {
+	if !seen.has("quorum") {
 		vs.Quorum = 1
 	}
 	for i := range vs.RealServers {
@@ -227,7 +234,7 @@ func (d *decoder) virtualServer(n *node) {
 	d.cfg.VirtualServers = append(d.cfg.VirtualServers, vs)
 }
 
-func (d *decoder) realServer(n *node, vs *VirtualServer) (RealServer, []map[string]bool, bool) {
+func (d *decoder) realServer(n *node, vs *VirtualServer) (RealServer, []kwSet, bool) {
 	rs := RealServer{Pos: n.pos}
 	if len(n.args) == 0 || len(n.args) > 2 {
 		d.sink.errorf(n.pos, "real_server needs IPADDR [PORT]")
@@ -248,7 +255,7 @@ func (d *decoder) realServer(n *node, vs *VirtualServer) (RealServer, []map[stri
 	if !d.needBlock(n) {
 		return rs, nil, false
 	}
-	var checkerSeens []map[string]bool
+	var checkerSeens []kwSet
 	seen := d.fields(rsSpec, &rs, n, func(c *node) bool {
 		if ct, ok := checkerType(c.key); ok {
 			if chk, s, ok := d.checker(c, ct); ok {
@@ -259,7 +266,7 @@ func (d *decoder) realServer(n *node, vs *VirtualServer) (RealServer, []map[stri
 		}
 		return d.decodeField(settingsSpec, reflect.ValueOf(&rs.Settings), c)
 	})
-	if !seen["weight"] {
+	if !seen.has("weight") {
 		rs.Weight = 1
 	}
 	return rs, checkerSeens, true
@@ -281,7 +288,7 @@ var connectionKeywords = map[string]bool{
 	"connect_timeout": true,
 }
 
-func (d *decoder) checker(n *node, t CheckerType) (Checker, map[string]bool, bool) {
+func (d *decoder) checker(n *node, t CheckerType) (Checker, kwSet, bool) {
 	c := Checker{Type: t, Pos: n.pos}
 	if !d.needBlock(n) {
 		return c, nil, false
@@ -312,32 +319,36 @@ func (d *decoder) checker(n *node, t CheckerType) (Checker, map[string]bool, boo
 		spec, target = bfdCheckSpec, c.BFD
 	}
 	standard := t != FileCheck && t != BFDCheck
-	known := []string{}
-	if spec != nil {
-		known = append(known, spec.known...)
-	}
-	if standard {
-		for _, k := range checkerSpec.known {
-			if t != MiscCheck || !connectionKeywords[k] {
-				known = append(known, k)
-			}
+	// known lists the keywords for suggestions; built only when needed.
+	known := func() []string {
+		var k []string
+		if spec != nil {
+			k = append(k, spec.known...)
 		}
-	} else if t == BFDCheck {
-		known = append(known, "alpha")
+		if standard {
+			for _, kw := range checkerSpec.known {
+				if t != MiscCheck || !connectionKeywords[kw] {
+					k = append(k, kw)
+				}
+			}
+		} else if t == BFDCheck {
+			k = append(k, "alpha")
+		}
+		return k
 	}
 	saved := d.section
 	d.section = string(t)
 	defer func() { d.section = saved }()
-	seen := map[string]bool{}
+	var seen kwSet
 	rv := reflect.ValueOf(&c)
 	for _, ch := range n.children {
 		switch {
 		case spec != nil && d.customChecker(&c, ch):
 		case spec != nil && d.decodeField(spec, reflect.ValueOf(target), ch):
 		case (standard && (t != MiscCheck || !connectionKeywords[ch.key]) || t == BFDCheck && ch.key == "alpha") && d.decodeField(checkerSpec, rv, ch):
-			seen[checkerSpec.byKW[ch.key].names[0]] = true
+			seen = append(seen, checkerSpec.byKW[ch.key].names[0])
 		default:
-			d.unknown(ch, string(t), known)
+			d.unknown(ch, string(t), known())
 		}
 	}
 	return c, seen, true
@@ -377,7 +388,7 @@ func (d *decoder) customChecker(c *Checker, n *node) bool {
 
 // resolveChecker fills a checker's timing from its real server, then its
 // virtual server, then keepalived's default for the checker type.
-func resolveChecker(vs *VirtualServer, rs *RealServer, c *Checker, seen map[string]bool) {
+func resolveChecker(vs *VirtualServer, rs *RealServer, c *Checker, seen kwSet) {
 	dur := func(rsv, vsv *time.Duration, def time.Duration) time.Duration {
 		if rsv != nil {
 			return *rsv
@@ -387,13 +398,13 @@ func resolveChecker(vs *VirtualServer, rs *RealServer, c *Checker, seen map[stri
 		}
 		return def
 	}
-	if !seen["delay_loop"] {
+	if !seen.has("delay_loop") {
 		c.DelayLoop = dur(rs.Settings.DelayLoop, vs.Settings.DelayLoop, DefaultDelayLoop)
 	}
-	if !seen["connect_timeout"] {
+	if !seen.has("connect_timeout") {
 		c.ConnectTimeout = dur(rs.Settings.ConnectTimeout, vs.Settings.ConnectTimeout, DefaultConnectTimeout)
 	}
-	if !seen["retry"] {
+	if !seen.has("retry") {
 		switch {
 		case rs.Settings.Retry != nil:
 			c.Retry = *rs.Settings.Retry
@@ -407,7 +418,7 @@ func resolveChecker(vs *VirtualServer, rs *RealServer, c *Checker, seen map[stri
 			c.Retry = 1
 		}
 	}
-	if !seen["delay_before_retry"] {
+	if !seen.has("delay_before_retry") {
 		def := time.Second
 		switch c.Type {
 		case DNSCheck:
@@ -417,10 +428,10 @@ func resolveChecker(vs *VirtualServer, rs *RealServer, c *Checker, seen map[stri
 		}
 		c.DelayBeforeRetry = dur(rs.Settings.DelayBeforeRetry, vs.Settings.DelayBeforeRetry, def)
 	}
-	if !seen["warmup"] {
+	if !seen.has("warmup") {
 		c.Warmup = dur(rs.Settings.Warmup, vs.Settings.Warmup, c.DelayLoop)
 	}
-	if !seen["alpha"] {
+	if !seen.has("alpha") {
 		switch {
 		case rs.Settings.Alpha != nil:
 			c.Alpha = *rs.Settings.Alpha

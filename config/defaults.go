@@ -25,91 +25,91 @@ var (
 func (d *decoder) applyDefaults() {
 	g := &d.cfg.Global
 	gs := d.globalSeen
-	if !gs["vrrp_garp_master_delay"] {
+	if !gs.has("vrrp_garp_master_delay") {
 		g.VRRPGarpMasterDelay = DefaultGarpMasterDelay
 	}
-	if !gs["vrrp_garp_master_repeat"] {
+	if !gs.has("vrrp_garp_master_repeat") {
 		g.VRRPGarpMasterRepeat = DefaultGarpMasterRepeat
 	}
-	if !gs["vrrp_garp_master_refresh_repeat"] {
+	if !gs.has("vrrp_garp_master_refresh_repeat") {
 		g.VRRPGarpMasterRefreshRepeat = 1
 	}
-	if !gs["vrrp_down_timer_adverts"] {
+	if !gs.has("vrrp_down_timer_adverts") {
 		g.VRRPDownTimerAdverts = DefaultDownTimerAdverts
 	}
-	if !gs["vrrp_version"] {
+	if !gs.has("vrrp_version") {
 		g.VRRPVersion = 2
 	}
-	if !gs["smtp_connect_timeout"] {
+	if !gs.has("smtp_connect_timeout") {
 		g.SMTPConnectTimeout = 30 * time.Second
 	}
-	if !gs["vrrp_mcast_group4"] {
+	if !gs.has("vrrp_mcast_group4") {
 		g.VRRPMcastGroup4 = DefaultMcastGroup4
 	}
-	if !gs["vrrp_mcast_group6"] {
+	if !gs.has("vrrp_mcast_group6") {
 		g.VRRPMcastGroup6 = DefaultMcastGroup6
 	}
-	if g.VRRPMinGarp && !gs["vrrp_garp_master_repeat"] {
+	if g.VRRPMinGarp && !gs.has("vrrp_garp_master_repeat") {
 		g.VRRPGarpMasterRepeat = 1
 	}
-	if g.VRRPMinGarp && !gs["vrrp_garp_master_delay"] {
+	if g.VRRPMinGarp && !gs.has("vrrp_garp_master_delay") {
 		g.VRRPGarpMasterDelay = 0
 	}
 	for i := range d.cfg.Instances {
 		v := &d.cfg.Instances[i]
 		seen := d.instanceSeen[i]
-		if !seen["state"] {
+		if !seen.has("state") {
 			v.State = StateBackup
 		}
-		if !seen["priority"] {
+		if !seen.has("priority") {
 			v.Priority = DefaultPriority
 		}
-		if !seen["advert_int"] {
+		if !seen.has("advert_int") {
 			v.AdvertInt = DefaultAdvertInt
 		}
-		if !seen["version"] {
+		if !seen.has("version") {
 			v.Version = g.VRRPVersion
 			if v.IsIPv6() {
 				v.Version = 3
 			}
 		}
-		if !seen["garp_master_delay"] {
+		if !seen.has("garp_master_delay") {
 			v.GarpMasterDelay = g.VRRPGarpMasterDelay
 		}
-		if !seen["garp_master_repeat"] {
+		if !seen.has("garp_master_repeat") {
 			v.GarpMasterRepeat = g.VRRPGarpMasterRepeat
 		}
-		if !seen["garp_master_refresh"] {
+		if !seen.has("garp_master_refresh") {
 			v.GarpMasterRefresh = g.VRRPGarpMasterRefresh
 		}
-		if !seen["garp_master_refresh_repeat"] {
+		if !seen.has("garp_master_refresh_repeat") {
 			v.GarpMasterRefreshRepeat = g.VRRPGarpMasterRefreshRepeat
 		}
-		if !seen["garp_lower_prio_delay"] {
+		if !seen.has("garp_lower_prio_delay") {
 			v.GarpLowerPrioDelay = v.GarpMasterDelay
 			if g.VRRPGarpLowerPrioDelay != nil {
 				v.GarpLowerPrioDelay = *g.VRRPGarpLowerPrioDelay
 			}
 		}
-		if !seen["garp_lower_prio_repeat"] {
+		if !seen.has("garp_lower_prio_repeat") {
 			v.GarpLowerPrioRepeat = v.GarpMasterRepeat
 			if g.VRRPGarpLowerPrioRepeat != nil {
 				v.GarpLowerPrioRepeat = *g.VRRPGarpLowerPrioRepeat
 			}
 		}
-		if !seen["down_timer_adverts"] {
+		if !seen.has("down_timer_adverts") {
 			v.DownTimerAdverts = g.VRRPDownTimerAdverts
 		}
-		if !seen["lower_prio_no_advert"] && g.VRRPLowerPrioNoAdvert != nil {
+		if !seen.has("lower_prio_no_advert") && g.VRRPLowerPrioNoAdvert != nil {
 			v.LowerPrioNoAdvert = *g.VRRPLowerPrioNoAdvert
 		}
-		if !seen["higher_prio_send_advert"] && g.VRRPHigherPrioSendAdvert != nil {
+		if !seen.has("higher_prio_send_advert") && g.VRRPHigherPrioSendAdvert != nil {
 			v.HigherPrioSendAdvert = *g.VRRPHigherPrioSendAdvert
 		}
-		if !seen["check_unicast_src"] && g.VRRPCheckUnicastSrc {
+		if !seen.has("check_unicast_src") && g.VRRPCheckUnicastSrc {
 			v.CheckUnicastSrc = true
 		}
-		if !seen["v3_checksum_as_v2"] && g.V3ChecksumAsV2 {
+		if !seen.has("v3_checksum_as_v2") && g.V3ChecksumAsV2 {
 			v.V3ChecksumAsV2 = true
 		}
 	}

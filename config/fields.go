@@ -42,6 +42,8 @@ type fieldSpec struct {
 	hasRange   bool
 	list       bool
 	always     bool              // rendered even when zero (zero differs from the default)
+	codec      bool              // *T implements valueCodec
+	ptrCodec   bool              // T is *U and *U implements valueCodec
 	deprecated map[string]string // alias -> message
 }
 
@@ -64,6 +66,8 @@ func specOf(name string, v any, extra ...string) *sectionSpec {
 			continue
 		}
 		fs := fieldSpec{names: strings.Split(tag, ","), index: i, typ: f.Type}
+		fs.codec = reflect.PointerTo(f.Type).Implements(valueCodecType)
+		fs.ptrCodec = f.Type.Kind() == reflect.Pointer && f.Type.Implements(valueCodecType)
 		if r, ok := f.Tag.Lookup("range"); ok {
 			lo, hi, _ := strings.Cut(r, ",")
 			fs.min, _ = strconv.ParseFloat(lo, 64)
@@ -109,8 +113,17 @@ func (d *decoder) decodeField(spec *sectionSpec, target reflect.Value, n *node) 
 }
 
 func (d *decoder) decodeValue(fs *fieldSpec, fv reflect.Value, n *node) {
-	if fv.CanAddr() && fv.Addr().Type().Implements(valueCodecType) {
+	if fs.codec {
 		fv.Addr().Interface().(valueCodec).decodeKW(d, n)
+		return
+	}
+	if fs.ptrCodec {
+		nv := reflect.New(fv.Type().Elem())
+		before := len(d.sink.list)
+		nv.Interface().(valueCodec).decodeKW(d, n)
+		if !d.failedSince(before) {
+			fv.Set(nv)
+		}
 		return
 	}
 	if fv.Kind() == reflect.Pointer {

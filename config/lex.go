@@ -12,13 +12,12 @@ type token struct {
 	quoted bool // any part was quoted: '{' in quotes is a word, not a brace
 }
 
-// tokenize splits a logical line into words as keepalived's parser does:
-// white space separates words, "..." is one word taken verbatim (no
+// tokenizeInto appends the words of a logical line to toks, split as
+// keepalived's parser does: white space separates words, "..." is one word taken verbatim (no
 // escapes; a single quote is an ordinary character here), and unquoted
 // '{' and '}' are words of their own. Script lines are split further into
 // an argv by splitScript, which knows both quote kinds and escapes.
-func tokenize(line string) ([]token, error) {
-	var toks []token
+func tokenizeInto(toks []token, line string) ([]token, error) {
 	i := 0
 	for i < len(line) {
 		c := line[i]
@@ -37,7 +36,7 @@ func tokenize(line string) ([]token, error) {
 			i += end + 2
 		default:
 			j := i
-			for j < len(line) && !strings.ContainsRune(" \t\r\n{}\"", rune(line[j])) {
+			for j < len(line) && !isDelim(line[j]) {
 				j++
 			}
 			toks = append(toks, token{text: line[i:j]})
@@ -45,6 +44,14 @@ func tokenize(line string) ([]token, error) {
 		}
 	}
 	return toks, nil
+}
+
+func isDelim(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '\n', '{', '}', '"':
+		return true
+	}
+	return false
 }
 
 var errUnterminated = errors.New("unterminated quoted string")

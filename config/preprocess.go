@@ -22,6 +22,14 @@ const maxExpansionDepth = 64
 // maxSequenceLines bounds what ~SEQ/~LST may generate.
 const maxSequenceLines = 1 << 20
 
+// maxLineLen bounds a line after substitution, and maxWork the lines the
+// preprocessor may handle in all: a definition that doubles itself would
+// otherwise grow exponentially within the depth limit.
+const (
+	maxLineLen = 1 << 20
+	maxWork    = 1 << 23
+)
+
 // preprocessor turns files into logical lines the way keepalived's
 // read_line does: comments, includes, @conditional lines, $definitions
 // (multi-line too), ~SEQ/~LST blocks and ${NAME} substitution.
@@ -31,11 +39,12 @@ type preprocessor struct {
 	readFile func(string) ([]byte, error)
 	rnd      *rand.Rand
 
-	defs    map[string]string
-	out     []rawLine
-	stack   []string // absolute paths being read, for include loops
-	files   []string // every file read, in order
-	emitted int
+	defs   map[string]string
+	out    []rawLine
+	stack  []string // absolute paths being read, for include loops
+	files  []string // every file read, in order
+	work   int      // lines handled, against maxWork
+	tooBig bool     // the work budget ran out (reported once)
 
 	// multi-line definition being accumulated
 	mlName  string
@@ -86,6 +95,11 @@ func (p *preprocessor) file(path string, from Pos) {
 func (p *preprocessor) text(path, abs string, data []byte) {
 	p.stack = append(p.stack, abs)
 	p.files = append(p.files, path)
+	if cap(p.out)-len(p.out) < len(data)/24 {
+		grown := make([]rawLine, len(p.out), len(p.out)+len(data)/24)
+		copy(grown, p.out)
+		p.out = grown
+	}
 	savedPWD, hadPWD := p.defs["_PWD"]
 	p.defs["_PWD"] = filepath.Dir(abs)
 	defer func() {
@@ -170,7 +184,7 @@ func (p *preprocessor) finishMultiline() {
 // keepalived's decomment does; outside quotes "\#" and "\!" stand for the
 // character itself.
 func stripComment(s string) string {
-	if strings.IndexAny(s, "#!") < 0 {
+	if !strings.ContainsAny(s, "#!") {
 		return s
 	}
 	var b strings.Builder
@@ -210,19 +224,25 @@ func includeLine(text string) (kw, rest string, ok bool) {
 // include resolves an include line: globs and brace expressions, relative
 // to the including file's directory.
 func (p *preprocessor) include(pos Pos, kw, rest, dir string) {
-	toks, err := tokenize(rest)
-	if err != nil {
-		p.sink.errorf(pos, "%s: %v", kw, err)
-		return
+	// The name is one word or a "quoted" one; braces are glob syntax here.
+	pattern, extra := rest, ""
+	if strings.HasPrefix(rest, `"`) {
+		end := strings.IndexByte(rest[1:], '"')
+		if end < 0 {
+			p.sink.errorf(pos, "%s: %v", kw, errUnterminated)
+			return
+		}
+		pattern, extra = rest[1:1+end], strings.TrimSpace(rest[2+end:])
+	} else if i := strings.IndexAny(rest, " \t"); i >= 0 {
+		pattern, extra = rest[:i], strings.TrimSpace(rest[i:])
 	}
-	if len(toks) == 0 {
+	if pattern == "" {
 		p.sink.errorf(pos, "%s needs a file name", kw)
 		return
 	}
-	if len(toks) > 1 {
-		p.sink.warnf(pos, "%s: extra arguments after %q ignored", kw, toks[0].text)
+	if extra != "" {
+		p.sink.warnf(pos, "%s: extra arguments after %q ignored", kw, pattern)
 	}
-	pattern := toks[0].text
 	if !filepath.IsAbs(pattern) {
 		pattern = filepath.Join(dir, pattern)
 	}
@@ -290,9 +310,17 @@ func expandBraces(s string) []string {
 
 // logical handles one non-empty line after comment removal: conditionals,
 // definitions, sequences, then substitution.
-func (p *preprocessor) logical(pos Pos, text string, depth int) {
+func (p *preprocessor) logical(pos Pos, text string, depth int, expanding ...string) {
 	if depth > maxExpansionDepth {
 		p.sink.errorf(pos, "parameter expansion nested too deep (a definition that refers to itself?)")
+		return
+	}
+	p.work++
+	if p.work > maxWork || p.tooBig {
+		if !p.tooBig {
+			p.tooBig = true
+			p.sink.errorf(pos, "configuration expands to too many lines (more than %d processed): a definition or sequence that multiplies itself?", maxWork)
+		}
 		return
 	}
 	text = strings.TrimSpace(text)
@@ -310,7 +338,7 @@ func (p *preprocessor) logical(pos Pos, text string, depth int) {
 		if (word == p.nodeID) == negate {
 			return
 		}
-		p.logical(pos, rest, depth+1)
+		p.logical(pos, rest, depth+1, expanding...)
 		return
 	}
 	if text[0] == '$' {
@@ -330,19 +358,25 @@ func (p *preprocessor) logical(pos Pos, text string, depth int) {
 		return
 	}
 	if strings.IndexByte(text, '$') >= 0 {
-		if out, changed := p.substitute(text); changed {
+		if out, used, changed := p.substitute(text); changed {
+			for _, u := range used {
+				for _, e := range expanding {
+					if u == e {
+						p.sink.errorf(pos, "definition $%s refers to itself", u)
+						return
+					}
+				}
+			}
+			if len(out) > maxLineLen {
+				p.sink.errorf(pos, "line grows past %d bytes after parameter substitution", maxLineLen)
+				return
+			}
+			chain := append(append([]string{}, expanding...), used...)
 			for _, l := range strings.Split(out, "\n") {
-				p.logical(pos, l, depth+1)
+				p.logical(pos, l, depth+1, chain...)
 			}
 			return
 		}
-	}
-	p.emitted++
-	if p.emitted > maxSequenceLines*4 {
-		if p.emitted == maxSequenceLines*4+1 {
-			p.sink.errorf(pos, "configuration expands to more than %d lines", maxSequenceLines*4)
-		}
-		return
 	}
 	p.out = append(p.out, rawLine{pos: pos, text: text})
 }
@@ -384,8 +418,9 @@ func validParamName(s string) bool {
 // substitute replaces ${NAME} anywhere and $NAME followed by white space or
 // the end of the line, once; the caller reprocesses the result, which makes
 // replacement recursive as keepalived's is.
-func (p *preprocessor) substitute(text string) (string, bool) {
+func (p *preprocessor) substitute(text string) (string, []string, bool) {
 	var b strings.Builder
+	var used []string
 	changed := false
 	for i := 0; i < len(text); i++ {
 		c := text[i]
@@ -400,6 +435,9 @@ func (p *preprocessor) substitute(text string) (string, bool) {
 				if v, ok := p.lookup(inner); ok {
 					b.WriteString(v)
 					changed = true
+					if _, isDef := p.defs[inner]; isDef {
+						used = append(used, inner)
+					}
 					i += 2 + end
 					continue
 				}
@@ -415,13 +453,16 @@ func (p *preprocessor) substitute(text string) (string, bool) {
 			if v, ok := p.lookup(text[i+1 : j]); ok {
 				b.WriteString(v)
 				changed = true
+				if _, isDef := p.defs[text[i+1:j]]; isDef {
+					used = append(used, text[i+1:j])
+				}
 				i = j - 1
 				continue
 			}
 		}
 		b.WriteByte(c)
 	}
-	return b.String(), changed
+	return b.String(), used, changed
 }
 
 func isAlnum(c byte) bool {
@@ -485,7 +526,7 @@ func (p *preprocessor) sequence(pos Pos, text string, depth int) {
 	// Substitute parameters inside the specification itself.
 	if strings.IndexByte(spec, '$') >= 0 {
 		for range maxExpansionDepth {
-			s, changed := p.substitute(spec)
+			s, _, changed := p.substitute(spec)
 			spec = s
 			if !changed {
 				break

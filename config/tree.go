@@ -1,78 +1,73 @@
 package config
 
+import "strings"
+
 // node is one statement of the configuration: a keyword, its arguments,
 // and, for sections, the statements of its { } block.
 type node struct {
 	pos      Pos
 	key      string
 	args     []string
-	quoted   []bool // per argument: it was written in double quotes
 	hasBlock bool
 	children []*node
-	blockEnd Pos // where the block's '}' was
+	rest     string // the raw text after the keyword, when it began its line
 }
 
-// argLine is the keyword and its arguments as one string, for list entries
-// such as "192.168.1.1/24 dev eth0".
+// words returns the keyword and its arguments, for list entries such as
+// "192.168.1.1/24 dev eth0".
 func (n *node) words() []string {
 	out := make([]string, 0, 1+len(n.args))
 	out = append(out, n.key)
 	return append(out, n.args...)
 }
 
-type posToken struct {
+// lexToken is a token of the stream: a word or a line boundary, with the
+// index of its line.
+type lexToken struct {
 	token
-	pos Pos
-	eol bool // a line boundary
+	line  int32
+	eol   bool
+	first bool // the first word of its line
 }
 
 // buildTree turns logical lines into statements. A statement runs to the
 // end of its line; a '{' on the same or the next line opens its block,
 // and a '}' anywhere closes the innermost block.
 func buildTree(lines []rawLine, sink *diagSink) []*node {
-	toks := make([]posToken, 0, len(lines)*4)
-	for _, l := range lines {
-		ts, err := tokenize(l.text)
+	toks := make([]lexToken, 0, len(lines)*3)
+	var buf []token
+	for i, l := range lines {
+		var err error
+		buf, err = tokenizeInto(buf[:0], l.text)
 		if err != nil {
 			sink.errorf(l.pos, "%v", err)
 		}
-		for _, t := range ts {
-			toks = append(toks, posToken{token: t, pos: l.pos})
+		for j, t := range buf {
+			toks = append(toks, lexToken{token: t, line: int32(i), first: j == 0})
 		}
-		toks = append(toks, posToken{pos: l.pos, eol: true})
+		toks = append(toks, lexToken{line: int32(i), eol: true})
 	}
-	p := &treeParser{toks: toks, sink: sink}
-	root := p.block(nil)
-	return root
+	p := &treeParser{toks: toks, lines: lines, sink: sink}
+	return p.block(nil)
 }
 
 type treeParser struct {
-	toks []posToken
-	i    int
-	sink *diagSink
+	toks  []lexToken
+	lines []rawLine
+	i     int
+	sink  *diagSink
 }
 
-func (p *treeParser) peek() (posToken, bool) {
-	if p.i >= len(p.toks) {
-		return posToken{}, false
-	}
-	return p.toks[p.i], true
-}
+func (p *treeParser) pos(t lexToken) Pos { return p.lines[t.line].pos }
 
-func isBrace(t posToken, b string) bool { return !t.eol && !t.quoted && t.text == b }
+func isBrace(t lexToken, b string) bool { return !t.eol && !t.quoted && t.text == b }
 
 // block reads statements until the '}' closing opener (nil: the top level,
 // which ends at end of input).
 func (p *treeParser) block(opener *node) []*node {
 	var out []*node
-	for {
-		t, ok := p.peek()
-		if !ok {
-			if opener != nil {
-				p.sink.errorf(opener.pos, "unclosed '{' of %s (no matching '}' before the end of the configuration)", opener.key)
-			}
-			return out
-		}
+	for p.i < len(p.toks) {
+		t := p.toks[p.i]
 		switch {
 		case t.eol:
 			p.i++
@@ -80,28 +75,34 @@ func (p *treeParser) block(opener *node) []*node {
 		case isBrace(t, "}"):
 			p.i++
 			if opener == nil {
-				p.sink.errorf(t.pos, "unexpected '}' with no block open")
+				p.sink.errorf(p.pos(t), "unexpected '}' with no block open")
 				continue
 			}
-			opener.blockEnd = t.pos
 			return out
 		case isBrace(t, "{"):
 			p.i++
-			p.sink.errorf(t.pos, "unexpected '{' without a keyword before it")
-			anon := &node{pos: t.pos, key: "{"}
-			p.block(anon) // skip the stray block
+			p.sink.errorf(p.pos(t), "unexpected '{' without a keyword before it")
+			p.block(&node{pos: p.pos(t), key: "{"}) // skip the stray block
 			continue
 		}
-		n := &node{pos: t.pos, key: t.text}
+		n := &node{pos: p.pos(t), key: t.text}
+		if t.first && !t.quoted {
+			n.rest = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(p.lines[t.line].text), t.text))
+		}
 		p.i++
-		for {
-			t, ok := p.peek()
-			if !ok || t.eol || isBrace(t, "{") || isBrace(t, "}") {
+		start := p.i
+		for p.i < len(p.toks) {
+			a := p.toks[p.i]
+			if a.eol || isBrace(a, "{") || isBrace(a, "}") {
 				break
 			}
-			n.args = append(n.args, t.text)
-			n.quoted = append(n.quoted, t.quoted)
 			p.i++
+		}
+		if p.i > start {
+			n.args = make([]string, p.i-start)
+			for k := range n.args {
+				n.args[k] = p.toks[start+k].text
+			}
 		}
 		if p.opensBlock() {
 			n.hasBlock = true
@@ -109,14 +110,18 @@ func (p *treeParser) block(opener *node) []*node {
 		}
 		out = append(out, n)
 	}
+	if opener != nil {
+		p.sink.errorf(opener.pos, "unclosed '{' of %s (no matching '}' before the end of the configuration)", opener.key)
+	}
+	return out
 }
 
 // opensBlock consumes a '{' that follows on this line or starts the next.
 func (p *treeParser) opensBlock() bool {
-	t, ok := p.peek()
-	if !ok {
+	if p.i >= len(p.toks) {
 		return false
 	}
+	t := p.toks[p.i]
 	if isBrace(t, "{") {
 		p.i++
 		return true

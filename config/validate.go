@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -72,12 +73,6 @@ func (v *validator) instances() {
 			v.s.errorf(in.Pos, "vrrp_instance %s is already defined at %s", in.Name, p)
 		}
 		byName[in.Name] = in.Pos
-		if in.VirtualRouterID == 0 {
-			v.s.errorf(in.Pos, "vrrp_instance %s has no virtual_router_id (1-255)", in.Name)
-		}
-		if in.Interface == "" && !in.Unicast() {
-			v.s.errorf(in.Pos, "vrrp_instance %s has no interface (only unicast instances may omit it)", in.Name)
-		}
 		v.advertInt(in)
 		if in.NoPreempt && in.State == StateMaster {
 			v.s.warnf(in.Pos, "vrrp_instance %s: nopreempt is ignored with state MASTER (keepalived ignores it too): use state BACKUP", in.Name)
@@ -165,7 +160,16 @@ func (v *validator) refs(owner, kind string, refs TrackRefs, defined map[string]
 	for _, r := range refs {
 		if !defined[r.Name] {
 			what := map[string]string{"track_script": "vrrp_script", "track_file": "track_file", "track_process": "vrrp_track_process", "track_bfd": "bfd_instance"}[kind]
-			v.s.errorf(r.Pos, "%s: %s %q: no %s of that name is defined", owner, kind, r.Name, what)
+			msg := fmt.Sprintf("%s: %s %q: no %s of that name is defined", owner, kind, r.Name, what)
+			known := make([]string, 0, len(defined))
+			for k := range defined {
+				known = append(known, k)
+			}
+			sort.Strings(known)
+			if s := suggest(r.Name, known); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			v.s.errorf(r.Pos, "%s", msg)
 		}
 	}
 }
@@ -294,7 +298,7 @@ func contains(list []string, s string) bool {
 var digestRE = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
 
 func (v *validator) checker(rs *RealServer, c *Checker, files, bfds map[string]bool) {
-	where := fmt.Sprintf("%s %s of real_server %s", c.Type, "check", rs)
+	where := string(c.Type) + " check of real_server " + rs.String()
 	if c.Type != FileCheck && c.Type != BFDCheck {
 		if c.ConnectTimeout <= 0 {
 			v.s.errorf(c.Pos, "%s: connect_timeout must be positive", where)
