@@ -7,8 +7,8 @@ BIN         := bin/tandem
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # What the tests use: stock keepalived (the interop peer, and genhash),
-# tcpdump for captures, qemu + busybox for the real-kernel IPVS tests.
-DEBIAN_PKGS := keepalived tcpdump busybox-static qemu-system-x86 iproute2 iputils-ping ipvsadm
+# tcpdump for captures, qemu + busybox + xz for the real-kernel IPVS tests.
+DEBIAN_PKGS := keepalived tcpdump busybox-static qemu-system-x86 xz-utils iproute2 iputils-ping ipvsadm
 
 .PHONY: all build test lint bench fuzz demo deps clean test-kernel
 
@@ -30,8 +30,10 @@ deps:
 test: deps
 	$(GO) test -count=1 -timeout 30m ./...
 
+# Only the IPVS tests that run inside a qemu VM booting Debian's kernel
+# (downloaded once into ~/.cache/tandem).
 test-kernel: deps
-	$(GO) test -count=1 -timeout 15m -run 'InVM' -v ./lvs/...
+	$(GO) test -count=1 -timeout 15m -v -run TestInVM ./lvs
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -41,6 +43,7 @@ lint:
 # Benchmarks print their figures with go test's -bench output.
 bench: deps
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 5x -timeout 60m ./...
+	TANDEM_VM_RUN='^$$' TANDEM_VM_BENCH=Kernel $(GO) test -count=1 -v -run TestInVM ./lvs
 
 fuzz:
 	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime 60s
