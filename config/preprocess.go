@@ -224,55 +224,65 @@ func includeLine(text string) (kw, rest string, ok bool) {
 // include resolves an include line: globs and brace expressions, relative
 // to the including file's directory.
 func (p *preprocessor) include(pos Pos, kw, rest, dir string) {
+	for _, m := range resolveInclude(p.sink, pos, kw, rest, dir) {
+		p.file(m, pos)
+	}
+}
+
+// resolveInclude returns the files an include line names, in order,
+// reporting what is missing.
+func resolveInclude(sink *diagSink, pos Pos, kw, rest, dir string) []string {
 	// The name is one word or a "quoted" one; braces are glob syntax here.
 	pattern, extra := rest, ""
 	if strings.HasPrefix(rest, `"`) {
 		end := strings.IndexByte(rest[1:], '"')
 		if end < 0 {
-			p.sink.errorf(pos, "%s: %v", kw, errUnterminated)
-			return
+			sink.errorf(pos, "%s: %v", kw, errUnterminated)
+			return nil
 		}
 		pattern, extra = rest[1:1+end], strings.TrimSpace(rest[2+end:])
 	} else if i := strings.IndexAny(rest, " \t"); i >= 0 {
 		pattern, extra = rest[:i], strings.TrimSpace(rest[i:])
 	}
 	if pattern == "" {
-		p.sink.errorf(pos, "%s needs a file name", kw)
-		return
+		sink.errorf(pos, "%s needs a file name", kw)
+		return nil
 	}
 	if extra != "" {
-		p.sink.warnf(pos, "%s: extra arguments after %q ignored", kw, pattern)
+		sink.warnf(pos, "%s: extra arguments after %q ignored", kw, pattern)
 	}
 	if !filepath.IsAbs(pattern) {
 		pattern = filepath.Join(dir, pattern)
 	}
 	strictWildcard := kw == "includew" || kw == "includea"
+	var files []string
 	for _, pat := range expandBraces(pattern) {
 		wild := strings.ContainsAny(pat, "*?[")
 		matches, err := filepath.Glob(pat)
 		if err != nil {
-			p.sink.errorf(pos, "%s %s: %v", kw, pat, err)
+			sink.errorf(pos, "%s %s: %v", kw, pat, err)
 			continue
 		}
 		if len(matches) == 0 {
 			switch {
 			case !wild:
-				p.sink.errorf(pos, "%s %s: no such file", kw, pat)
+				sink.errorf(pos, "%s %s: no such file", kw, pat)
 			case strictWildcard:
-				p.sink.errorf(pos, "%s %s: no file matches", kw, pat)
+				sink.errorf(pos, "%s %s: no file matches", kw, pat)
 			}
 			continue
 		}
 		for _, m := range matches {
 			if st, err := os.Stat(m); err == nil && st.IsDir() {
 				if !wild {
-					p.sink.errorf(pos, "%s %s: is a directory", kw, m)
+					sink.errorf(pos, "%s %s: is a directory", kw, m)
 				}
 				continue
 			}
-			p.file(m, pos)
+			files = append(files, m)
 		}
 	}
+	return files
 }
 
 // expandBraces expands csh-style {a,b} expressions.

@@ -230,3 +230,25 @@ func TestSelfMultiplyingDefinitionsFail(t *testing.T) {
 		}
 	}
 }
+
+func TestBundleInlinesIncludes(t *testing.T) {
+	text, diags := Bundle("testdata/include/main.conf")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if strings.Contains(text, "\ninclude ") {
+		t.Fatalf("bundle still has include lines:\n%s", text)
+	}
+	a, d1 := Load("testdata/include/main.conf", Options{NodeID: "n1"})
+	b, d2 := Parse("bundle.conf", []byte(text), Options{NodeID: "n1"})
+	if d1.HasErrors() || d2.HasErrors() {
+		t.Fatal(d1, d2)
+	}
+	a.Files, b.Files = nil, nil
+	if modelJSON(t, a) != modelJSON(t, b) {
+		t.Error("the bundle does not parse to the same model as the files")
+	}
+	if _, diags := Bundle("testdata/invalid/include_loop.conf"); !diags.HasErrors() {
+		t.Error("an include loop must be reported")
+	}
+}
