@@ -2,9 +2,22 @@
 // checkers (TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK,
 // MISC_CHECK, PING_CHECK, UDP_CHECK, FILE_CHECK) and genhash.
 //
-// Each checker makes exactly one attempt per Probe call; scheduling
-// (delay_loop, retry, delay_before_retry, warmup, alpha) belongs to the
-// caller. Specs are plain structs so the package does not depend on the
+// Each checker makes exactly one attempt per Probe call. The Engine
+// schedules them as keepalived 2.2.7 does: a round every delay_loop; a
+// failed attempt retried retry times, delay_before_retry apart, before
+// the checker is down (also while it is already down); the first round
+// after a random delay in [0, warmup); alpha checkers start down, others
+// up; a real server is up only while all its checkers are. One goroutine
+// owns every schedule (a heap and one timer ticking at most every
+// Options.Resolution); attempts run on at most MaxInFlight workers, so a
+// hanging server or script only delays its own checks. Engine.Update
+// swaps the configuration and keeps checks whose key and settings did not
+// change; Subscribe delivers each verdict change without ever blocking the
+// engine (a slow reader gets the latest event per checker). FromConfig
+// turns a keepalived.conf model into CheckDefs, reporting checker
+// settings it cannot use as FILE:LINE errors.
+//
+// Specs are plain structs so the probes do not depend on the
 // configuration model. Target.Timeout (connect_timeout) bounds each
 // attempt as a whole, where keepalived restarts it for every read.
 //
@@ -28,4 +41,9 @@
 //     (SSL password) is not supported.
 //   - PING_CHECK uses a raw socket when allowed and never changes
 //     net.ipv4.ping_group_range.
+//   - The first round starts after warmup alone, without keepalived's
+//     extra one-second bootstrap delay.
+//   - BFD_CHECK is not supported (FromConfig reports it as an error).
+//   - With enable_sni, when only the real server names a virtualhost,
+//     that name is sent as SNI; keepalived sends none then.
 package checks

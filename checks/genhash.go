@@ -20,6 +20,9 @@ type GenhashRequest struct {
 	VirtualHost string       // -V: Host header (no port) instead of SERVER:PORT
 	Protocol    HTTPProtocol // -P, "" means 1.0
 	FWMark      uint32       // -m
+	// KeepBody is how many body bytes to return in GenhashResult.Body
+	// (for genhash -v); 0 keeps none.
+	KeepBody int
 }
 
 // GenhashResult is what genhash reports.
@@ -30,6 +33,8 @@ type GenhashResult struct {
 	// (status line and headers, without the final blank line).
 	Request []byte
 	Header  []byte
+	// Body is the first KeepBody bytes of the body.
+	Body []byte
 	// Status is the response status code, 0 if unreadable.
 	Status int
 	// BodyBytes is how many body bytes were hashed.
@@ -76,7 +81,7 @@ func Genhash(ctx context.Context, req GenhashRequest) (GenhashResult, error) {
 	if _, err := conn.Write(res.Request); err != nil {
 		return res, fmt.Errorf("send request to %s: %s", t, a.describe(err))
 	}
-	resp, err := readResponse(conn, 0)
+	resp, err := readResponse(conn, req.KeepBody)
 	res.Elapsed = time.Since(start)
 	if errors.Is(err, errNoResponse) {
 		return res, errors.New("no data received from remote webserver")
@@ -86,6 +91,7 @@ func Genhash(ctx context.Context, req GenhashRequest) (GenhashResult, error) {
 	}
 	res.Digest = resp.digest
 	res.Header = resp.header
+	res.Body = resp.body
 	res.Status = resp.status
 	res.BodyBytes = resp.bodyBytes
 	return res, nil

@@ -103,6 +103,10 @@ type HTTPSpec struct {
 	// SNI. keepalived skips the real server's virtualhost here; the
 	// adapter decides what VirtualHost holds.
 	EnableSNI bool
+	// SNIName, when set, is the SNI sent for urls without a virtualhost
+	// of their own (sni_name, or keepalived's choice of virtualhost);
+	// empty means VirtualHost.
+	SNIName string
 	// SSL is the global SSL block, optional.
 	SSL *SSLConfig
 	// MaxBody bounds the body kept for regex matching; 0 means DefaultMaxBody.
@@ -253,7 +257,8 @@ func (c *HTTP) Probe(ctx context.Context) Result {
 		return Result{OK: true, Reason: "no urls to check"}
 	}
 	for i := range c.urls {
-		if r := c.probeURL(ctx, &c.urls[i]); !r.OK {
+		r := c.probeURL(ctx, &c.urls[i])
+		if !r.OK || len(c.urls) == 1 {
 			return r
 		}
 	}
@@ -285,6 +290,9 @@ func (c *HTTP) probeURL(ctx context.Context, u *compiledURL) Result {
 		cfg := c.tls.Clone()
 		if c.spec.EnableSNI {
 			cfg.ServerName = vhost // crypto/tls sends no SNI for an IP
+			if u.VirtualHost == "" && c.spec.SNIName != "" {
+				cfg.ServerName = c.spec.SNIName
+			}
 		}
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(a.ctx); err != nil {

@@ -147,7 +147,8 @@ func (a attempt) guard(conn net.Conn) func() bool {
 // dialer returns a net.Dialer honouring bindto, bind_port, bind_if and
 // fwmark. network is "tcp" or "udp".
 func (t Target) dialer(network string) *net.Dialer {
-	d := &net.Dialer{Control: t.control}
+	// No SO_KEEPALIVE: keepalived sets none, and each probe is one short connection.
+	d := &net.Dialer{Control: t.control, KeepAlive: -1}
 	if t.BindTo.IsValid() || t.BindPort != 0 {
 		var ip net.IP
 		zone := ""
@@ -180,30 +181,32 @@ func (t Target) network(base string) string {
 // ICMP host/net unreachable errors reach a connected socket.
 func (t Target) control(network, _ string, c syscall.RawConn) error {
 	var serr error
-	err := c.Control(func(fd uintptr) {
-		if t.FWMark != 0 {
-			if e := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MARK, int(t.FWMark)); e != nil {
-				serr = setupError{fmt.Errorf("set fwmark %d: %w", t.FWMark, e)}
-				return
-			}
-		}
-		if t.BindIf != "" {
-			if e := unix.BindToDevice(int(fd), t.BindIf); e != nil {
-				serr = setupError{fmt.Errorf("bind to device %s: %w", t.BindIf, e)}
-				return
-			}
-		}
-		switch network {
-		case "udp4":
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_RECVERR, 1)
-		case "udp6":
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
-		}
-	})
+	err := c.Control(func(fd uintptr) { serr = t.setup(network, int(fd)) })
 	if err != nil {
 		return err
 	}
 	return serr
+}
+
+// setup applies the target's socket options to fd.
+func (t Target) setup(network string, fd int) error {
+	if t.FWMark != 0 {
+		if e := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, int(t.FWMark)); e != nil {
+			return setupError{fmt.Errorf("set fwmark %d: %w", t.FWMark, e)}
+		}
+	}
+	if t.BindIf != "" {
+		if e := unix.BindToDevice(fd, t.BindIf); e != nil {
+			return setupError{fmt.Errorf("bind to device %s: %w", t.BindIf, e)}
+		}
+	}
+	switch network {
+	case "udp4":
+		return unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_RECVERR, 1)
+	case "udp6":
+		return unix.SetsockoptInt(fd, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+	}
+	return nil
 }
 
 // setupError is a failure to prepare a socket (SO_MARK, SO_BINDTODEVICE);

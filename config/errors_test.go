@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -110,5 +111,22 @@ func TestNbGetRetryIsRetryEverywhere(t *testing.T) {
 	}
 	if n := strings.Count(diags.String(), "nb_get_retry is deprecated"); n != 2 {
 		t.Errorf("want 2 deprecation warnings, got %d:\n%s", n, diags)
+	}
+}
+
+func TestParseHexString(t *testing.T) {
+	p, err := ParseHexString("Ab12f 3 456 546443123", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("% X", p.Bytes); got != "AB 12 0F 03 45 06 54 64 43 12 03" {
+		t.Errorf("got %s, want the man page's AB 12 0F 03 45 06 54 64 43 12 03", got)
+	}
+	w, err := ParseHexString("01xx", true)
+	if err != nil || !w.Match([]byte{0x01, 0x7f}) || w.Match([]byte{0x02, 0x00}) {
+		t.Errorf("wildcard pattern: %v %+v", err, w)
+	}
+	if _, err := ParseHexString("zz", false); err == nil {
+		t.Error("want an error for non-hex input")
 	}
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"encoding/hex"
 	"fmt"
 	"regexp"
 	"sort"
@@ -364,33 +363,38 @@ func (v *validator) checker(rs *RealServer, c *Checker, files, bfds map[string]b
 }
 
 // ParseHexString reads keepalived's free-format hex strings: white space
-// separates groups, each group is hex digits and an odd group gets a
-// leading zero ("Ab12f 3" is AB 12 0F 03). With wildcards, X/x nibbles
-// match anything; the mask returned has 0 bits there.
+// separates groups, each group is read two digits at a time from the left,
+// and a lone last digit is a byte of its own ("Ab12f 3 456" is
+// AB 12 0F 03 45 06). With wildcards, X/x nibbles match anything; the mask
+// returned has 0 bits there.
 func ParseHexString(s string, wildcards bool) (HexPattern, error) {
 	var p HexPattern
-	for _, group := range strings.Fields(s) {
-		if len(group)%2 == 1 {
-			group = "0" + group
+	nibble := func(ch byte) (byte, byte, error) {
+		if wildcards && (ch == 'x' || ch == 'X') {
+			return 0, 0, nil
 		}
+		if !isHex(ch) {
+			return 0, 0, fmt.Errorf("%q is not a hex digit", ch)
+		}
+		return byte(hexVal(ch)), 0xf, nil
+	}
+	for _, group := range strings.Fields(s) {
 		for i := 0; i < len(group); i += 2 {
-			var b, m byte
-			for j := 0; j < 2; j++ {
-				ch := group[i+j]
-				b <<= 4
-				m <<= 4
-				if wildcards && (ch == 'x' || ch == 'X') {
-					continue
-				}
-				nib, err := hex.DecodeString("0" + string(ch))
-				if err != nil {
-					return p, fmt.Errorf("%q is not a hex digit", ch)
-				}
-				b |= nib[0]
-				m |= 0xf
+			hi, hm, err := nibble(group[i])
+			if err != nil {
+				return p, err
 			}
-			p.Bytes = append(p.Bytes, b)
-			p.Mask = append(p.Mask, m)
+			if i+1 == len(group) {
+				p.Bytes = append(p.Bytes, hi)
+				p.Mask = append(p.Mask, hm)
+				break
+			}
+			lo, lm, err := nibble(group[i+1])
+			if err != nil {
+				return p, err
+			}
+			p.Bytes = append(p.Bytes, hi<<4|lo)
+			p.Mask = append(p.Mask, hm<<4|lm)
 		}
 	}
 	return p, nil
