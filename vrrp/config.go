@@ -58,8 +58,11 @@ type InstanceConfig struct {
 	// the source.
 	UnicastSrc netip.Addr
 	// UnicastPeers are the unicast_peer addresses; empty means multicast to
-	// 224.0.0.18.
+	// McastGroup.
 	UnicastPeers []netip.Addr
+	// McastGroup is mcast_dst_ip (or global vrrp_mcast_group4); the zero
+	// value means 224.0.0.18.
+	McastGroup netip.Addr
 	// MinTTL and MaxTTL bound the TTL of unicast adverts; zero means no
 	// bound. Multicast adverts must always have TTL 255.
 	MinTTL, MaxTTL uint8
@@ -154,6 +157,12 @@ func (c InstanceConfig) normalize() (InstanceConfig, []string, error) {
 		if !p.Is4() {
 			return c, nil, fmt.Errorf("unicast_peer %s: only IPv4 is supported", p)
 		}
+	}
+	if !c.McastGroup.IsValid() {
+		c.McastGroup = MulticastGroup()
+	}
+	if !c.McastGroup.Is4() || !c.McastGroup.IsMulticast() {
+		return c, nil, fmt.Errorf("mcast_dst_ip %s: not an IPv4 multicast group", c.McastGroup)
 	}
 	if c.UnicastSrc.IsValid() && !c.UnicastSrc.Is4() {
 		return c, nil, fmt.Errorf("unicast_src_ip %s: only IPv4 is supported", c.UnicastSrc)

@@ -115,7 +115,7 @@ func NewInstance(cfg InstanceConfig, env Env) (*Instance, error) {
 	if in.unicast {
 		in.dsts = append(in.dsts, c.UnicastPeers...)
 	} else {
-		in.dsts = []netip.Addr{MulticastGroup()}
+		in.dsts = []netip.Addr{c.McastGroup}
 	}
 	in.basePrio = c.Priority
 	in.effPrio = c.Priority

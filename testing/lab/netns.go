@@ -70,19 +70,33 @@ func createNetns(name string) (netns.NsHandle, error) {
 	f.Close()
 	errc := make(chan error, 1)
 	go func() {
-		// Never unlocked: the thread, now in the new namespace, exits
-		// with this goroutine.
+		// The thread is put back in its namespace and unlocked afterwards.
+		// Letting it exit instead would kill every child process forked
+		// from it earlier: Pdeathsig fires when the parent *thread* exits.
 		runtime.LockOSThread()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("unshare: %w", err)
+		orig, err := netns.Get()
+		if err != nil {
+			errc <- fmt.Errorf("get current netns: %w", err)
+			return // nothing changed, but the thread is discarded anyway
+		}
+		defer orig.Close()
+		err = unix.Unshare(unix.CLONE_NEWNET)
+		if err == nil {
+			self := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
+			if merr := unix.Mount(self, path, "none", unix.MS_BIND, ""); merr != nil {
+				err = fmt.Errorf("bind mount: %w", merr)
+			}
+		} else {
+			err = fmt.Errorf("unshare: %w", err)
+		}
+		if serr := netns.Set(orig); serr != nil {
+			// Stay locked: the thread is discarded rather than reused
+			// in the wrong namespace.
+			errc <- errors.Join(err, fmt.Errorf("restore netns: %w", serr))
 			return
 		}
-		self := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
-		if err := unix.Mount(self, path, "none", unix.MS_BIND, ""); err != nil {
-			errc <- fmt.Errorf("bind mount: %w", err)
-			return
-		}
-		errc <- nil
+		runtime.UnlockOSThread()
+		errc <- err
 	}()
 	if err := <-errc; err != nil {
 		os.Remove(path)
