@@ -232,13 +232,13 @@ func TestEqualPriorityTieBreak(t *testing.T) {
 	// We are 10.201.0.11: a peer with the same priority and a higher
 	// address wins.
 	h := newHarness(t, captureConfig(), ip11)
-	t0 := h.becomeMaster()
+	h.becomeMaster()
 	h.deliver(ip12, h.peerAdvert(100))
 	h.wantState(StateBackup)
 
 	// We are 10.201.0.12: we win, and answer at once to force an election.
 	h = newHarness(t, captureConfig(), ip12)
-	t0 = h.becomeMaster()
+	t0 := h.becomeMaster()
 	h.advanceTo(t0 + 300*ms)
 	h.deliver(ip11, h.peerAdvert(100))
 	h.wantState(StateMaster)
