@@ -28,6 +28,12 @@ keepalived.conf is the configuration language: an existing file works as is.`,
 		newCheckConfigCmd(),
 		newDumpConfigCmd(),
 		newAgentCmd(),
+		newCtlCmd(),
+		newKeygenCmd(),
+		newTLSCmd(),
+		newIPVSCmd(),
+		newChecksCmd(),
+		newGenhashCmd(),
 	)
 	return root
 }
