@@ -12,15 +12,7 @@ import (
 // as keepalived skips it ("Invalid rule to address ...").
 
 func (l *IPAddresses) decodeKW(d *decoder, n *node) {
-	if !n.hasBlock {
-		d.sink.errorf(n.pos, "%s needs a { } block of addresses", n.key)
-		return
-	}
-	for _, c := range n.children {
-		if a, ok := d.ipAddress(c, n.key); ok {
-			*l = append(*l, a)
-		}
-	}
+	*l = append(*l, decodeLines(d, n, "addresses", d.ipAddress)...)
 }
 
 func (d *decoder) ipAddress(c *node, block string) (IPAddress, bool) {
@@ -179,7 +171,7 @@ func (a IPAddress) Words() []string {
 func (l *IPAddresses) renderKW(w *writer, kw string) {
 	w.open(kw)
 	for _, a := range *l {
-		words := a.Words()
+		words := a.Words() // already quoted where needed
 		w.line(words[0], words[1:]...)
 	}
 	w.close()
@@ -201,16 +193,34 @@ var routeTypes = map[string]bool{
 	"unreachable": true, "prohibit": true, "blackhole": true, "nat": true,
 }
 
-func (l *Routes) decodeKW(d *decoder, n *node) {
+// decodeLines decodes each line of n's block with parse, keeping the
+// lines that parse.
+func decodeLines[T any](d *decoder, n *node, what string, parse func(c *node, block string) (T, bool)) []T {
 	if !n.hasBlock {
-		d.sink.errorf(n.pos, "%s needs a { } block of routes", n.key)
-		return
+		d.sink.errorf(n.pos, "%s needs a { } block of %s", n.key, what)
+		return nil
 	}
+	var out []T
 	for _, c := range n.children {
-		if r, ok := d.route(c, n.key); ok {
-			*l = append(*l, r)
+		if v, ok := parse(c, n.key); ok {
+			out = append(out, v)
 		}
 	}
+	return out
+}
+
+// renderLines writes a block of ip-syntax lines.
+func renderLines(w *writer, kw string, lines [][]string) {
+	w.open(kw)
+	for _, words := range lines {
+		q := quoteAll(words)
+		w.line(q[0], q[1:]...)
+	}
+	w.close()
+}
+
+func (l *Routes) decodeKW(d *decoder, n *node) {
+	*l = append(*l, decodeLines(d, n, "routes", d.route)...)
 }
 
 func (d *decoder) route(c *node, block string) (Route, bool) {
@@ -288,12 +298,11 @@ func (d *decoder) route(c *node, block string) (Route, bool) {
 }
 
 func (l *Routes) renderKW(w *writer, kw string) {
-	w.open(kw)
-	for _, r := range *l {
-		q := quoteAll(r.Words)
-		w.line(q[0], q[1:]...)
+	lines := make([][]string, len(*l))
+	for i, r := range *l {
+		lines[i] = r.Words
 	}
-	w.close()
+	renderLines(w, kw, lines)
 }
 
 func quoteAll(words []string) []string {
@@ -314,15 +323,7 @@ var ruleValueWords = map[string]bool{
 }
 
 func (l *Rules) decodeKW(d *decoder, n *node) {
-	if !n.hasBlock {
-		d.sink.errorf(n.pos, "%s needs a { } block of rules", n.key)
-		return
-	}
-	for _, c := range n.children {
-		if r, ok := d.rule(c, n.key); ok {
-			*l = append(*l, r)
-		}
-	}
+	*l = append(*l, decodeLines(d, n, "rules", d.rule)...)
 }
 
 func (d *decoder) rule(c *node, block string) (Rule, bool) {
@@ -371,10 +372,9 @@ func (d *decoder) rule(c *node, block string) (Rule, bool) {
 }
 
 func (l *Rules) renderKW(w *writer, kw string) {
-	w.open(kw)
-	for _, r := range *l {
-		q := quoteAll(r.Words)
-		w.line(q[0], q[1:]...)
+	lines := make([][]string, len(*l))
+	for i, r := range *l {
+		lines[i] = r.Words
 	}
-	w.close()
+	renderLines(w, kw, lines)
 }

@@ -111,13 +111,9 @@ func runAgent(stderr io.Writer, f *agentFlags, fileGiven bool) error {
 	standalone := f.cluster.bind == ""
 	var cfg *config.Config
 	if standalone || fileGiven {
-		var diags config.Diagnostics
-		cfg, diags = f.config.load()
-		for _, d := range diags {
-			fmt.Fprintln(stderr, d)
-		}
-		if diags.HasErrors() {
-			return &exitError{code: 1, msg: fmt.Sprintf("%s: %d error(s)", f.config.file, len(diags.Errors()))}
+		var err error
+		if cfg, err = f.config.mustLoad(stderr); err != nil {
+			return err
 		}
 	}
 	opts, err := f.cluster.options(f.config.nodeID, f.dataDir, f.config.file, fileGiven, log)

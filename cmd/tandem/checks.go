@@ -49,11 +49,8 @@ status 1.`,
 				defs, more = checks.FromConfig(cfg)
 				diags = append(diags, more...)
 			}
-			for _, d := range diags {
-				fmt.Fprintln(cmd.ErrOrStderr(), d)
-			}
-			if diags.HasErrors() {
-				return &exitError{code: 1, msg: fmt.Sprintf("%s: %d error(s)", f.file, len(diags.Errors()))}
+			if err := f.report(cmd.ErrOrStderr(), diags); err != nil {
+				return err
 			}
 			if len(defs) == 0 {
 				fmt.Fprintln(cmd.ErrOrStderr(), "no real server has a checker")

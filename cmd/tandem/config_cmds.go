@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
@@ -31,6 +32,25 @@ func (f *configFlags) load() (*config.Config, config.Diagnostics) {
 	return config.Load(f.file, config.Options{NodeID: f.nodeID, Strict: f.strict})
 }
 
+// report prints every diagnostic on stderr and turns errors into exit
+// status 1.
+func (f *configFlags) report(stderr io.Writer, diags config.Diagnostics) error {
+	for _, d := range diags {
+		fmt.Fprintln(stderr, d)
+	}
+	if diags.HasErrors() {
+		return &exitError{code: 1, msg: fmt.Sprintf("%s: %d error(s)", f.file, len(diags.Errors()))}
+	}
+	return nil
+}
+
+// mustLoad loads the configuration, reporting problems on stderr; the
+// error is exit status 1 when there are errors.
+func (f *configFlags) mustLoad(stderr io.Writer) (*config.Config, error) {
+	c, diags := f.load()
+	return c, f.report(stderr, diags)
+}
+
 func newCheckConfigCmd() *cobra.Command {
 	var f configFlags
 	cmd := &cobra.Command{
@@ -42,15 +62,8 @@ keepalived -t. It exits 0 when the configuration is valid and 1 otherwise;
 warnings alone do not fail it unless --strict is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, diags := f.load()
-			for _, d := range diags {
-				fmt.Fprintln(cmd.ErrOrStderr(), d)
-			}
-			if diags.HasErrors() {
-				n := len(diags.Errors())
-				return &exitError{code: 1, msg: fmt.Sprintf("%s: %d error(s)", f.file, n)}
-			}
-			return nil
+			_, err := f.mustLoad(cmd.ErrOrStderr())
+			return err
 		},
 	}
 	f.register(cmd, true)
@@ -68,19 +81,16 @@ conditional lines and definitions resolved, keepalived's defaults written
 out. The text form is a keepalived.conf that keepalived accepts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, diags := f.load()
-			for _, d := range diags {
-				fmt.Fprintln(cmd.ErrOrStderr(), d)
-			}
-			if diags.HasErrors() {
-				return &exitError{code: 1, msg: fmt.Sprintf("%s: %d error(s)", f.file, len(diags.Errors()))}
+			c, err := f.mustLoad(cmd.ErrOrStderr())
+			if err != nil {
+				return err
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(c)
 			}
-			_, err := fmt.Fprint(cmd.OutOrStdout(), config.Render(c))
+			_, err = fmt.Fprint(cmd.OutOrStdout(), config.Render(c))
 			return err
 		},
 	}

@@ -28,12 +28,9 @@ It exits 0 when the tables match, 1 when they differ or the configuration
 has errors, and 2 when the kernel cannot be read (no IPVS).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, diags := f.load()
-			for _, d := range diags {
-				fmt.Fprintln(cmd.ErrOrStderr(), d)
-			}
-			if diags.HasErrors() {
-				return &exitError{code: 1, msg: fmt.Sprintf("%s: %d error(s)", f.file, len(diags.Errors()))}
+			c, err := f.mustLoad(cmd.ErrOrStderr())
+			if err != nil {
+				return err
 			}
 			desired, _, err := lvs.NewPool(c, lvs.PoolOptions{}).Update(nil, localAddrs())
 			if err != nil {
