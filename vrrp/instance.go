@@ -25,6 +25,15 @@ type Env struct {
 	// OnTransition, if set, is called on every state change, synchronously
 	// from the goroutine running the instance: it must not block.
 	OnTransition func(Transition)
+	// OnMasterRxLowerPri, if set, is called when a master receives an
+	// advert of lower priority (keepalived's notify_master_rx_lower_pri),
+	// with the sender's address and priority; it must not block.
+	OnMasterRxLowerPri func(src netip.Addr, prio uint8)
+	// CanBecomeMaster, if set, is asked before a backup whose Master_Down
+	// timer ran out becomes master; false keeps it backup for another
+	// advert interval (a vrrp_sync_group waits until all its members can
+	// take over, as keepalived's does). It must not block.
+	CanBecomeMaster func() bool
 }
 
 // Instance is one VRRP instance (one VRID on one interface). All protocol
@@ -38,6 +47,8 @@ type Instance struct {
 	arp     ARPSender
 	log     *slog.Logger
 	onTrans func(Transition)
+	onLower func(netip.Addr, uint8)
+	canMast func() bool
 
 	vips     []netip.Addr   // carried in adverts, checked in received ones
 	allVIPs  []netip.Prefix // VIPs and excluded VIPs: what is added/removed
@@ -70,6 +81,8 @@ type Instance struct {
 	curPrio    atomic.Uint32
 	wantAdjust atomic.Int64
 	wantFault  atomic.Bool
+	wantSync   atomic.Uint32 // a State a sync group asks for, or StateInit
+	downAt     atomic.Int64  // the Master_Down deadline (Unix ns), 0 if disarmed
 	ctl        chan struct{}
 }
 
@@ -91,6 +104,8 @@ func NewInstance(cfg InstanceConfig, env Env) (*Instance, error) {
 		arp:     env.ARP,
 		log:     env.Logger,
 		onTrans: env.OnTransition,
+		onLower: env.OnMasterRxLowerPri,
+		canMast: env.CanBecomeMaster,
 		unicast: len(c.UnicastPeers) > 0,
 		auth:    Password(c.AuthPass),
 		ctl:     make(chan struct{}, 1),
@@ -167,6 +182,14 @@ func (in *Instance) SetPriorityAdjustment(delta int) {
 // that starts as master).
 func (in *Instance) SetFault(fault bool) {
 	in.wantFault.Store(fault)
+	in.poke()
+}
+
+// SyncTo asks the instance to follow its vrrp_sync_group into to
+// (StateMaster or StateBackup): a backup becomes master at once, a master
+// steps down to backup. Instances in other states ignore it.
+func (in *Instance) SyncTo(to State) {
+	in.wantSync.Store(uint32(to))
 	in.poke()
 }
 
@@ -297,6 +320,19 @@ func (in *Instance) step(ev event) {
 	case evShutdown:
 		in.shutdown()
 	}
+	if d := in.timers[masterDownTimer]; d.IsZero() || in.state != StateBackup {
+		in.downAt.Store(0)
+	} else {
+		in.downAt.Store(d.UnixNano())
+	}
+}
+
+// MasterDownWithin reports whether the instance is a backup whose
+// Master_Down timer runs out within d: it has not heard from a master for
+// nearly Master_Down_Interval.
+func (in *Instance) MasterDownWithin(d time.Duration) bool {
+	at := in.downAt.Load()
+	return at != 0 && in.State() == StateBackup && at <= in.clock.Now().Add(d).UnixNano()
 }
 
 func (in *Instance) start() {
@@ -347,6 +383,16 @@ func (in *Instance) handleControl() {
 		in.enterFault()
 	case !fault && in.state == StateFault:
 		in.enterStartState(ReasonFaultCleared)
+	}
+	switch State(in.wantSync.Swap(uint32(StateInit))) {
+	case StateMaster:
+		if in.state == StateBackup {
+			in.becomeMaster(ReasonSyncGroup)
+		}
+	case StateBackup:
+		if in.state == StateMaster {
+			in.leaveMaster(StateBackup, ReasonSyncGroup, false)
+		}
 	}
 }
 

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"reflect"
 	"sort"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/tandem-ha/tandem/config"
 )
@@ -22,8 +25,11 @@ type Manager struct {
 	clock   Clock
 	onTrans func(Transition)
 
+	opts ManagerOptions
+
 	mu      sync.Mutex
 	running map[string]*managed
+	extras  atomic.Pointer[extras]
 }
 
 // ManagerOptions configure a Manager.
@@ -35,6 +41,9 @@ type ManagerOptions struct {
 	OnTransition func(Transition)
 	// Clock is the instances' time source; nil means SystemClock.
 	Clock Clock
+	// NotifyTimeout is how long a notify script may run before its process
+	// group is killed; zero means DefaultNotifyTimeout.
+	NotifyTimeout time.Duration
 }
 
 // spec is everything an instance is built from; two equal specs make the
@@ -43,6 +52,7 @@ type spec struct {
 	cfg   InstanceConfig
 	addrs []AddrSpec
 	src   netip.Addr
+	vmac  *vmacSpec
 }
 
 // managed is one running instance.
@@ -52,6 +62,7 @@ type managed struct {
 	conn   Conn
 	cancel context.CancelFunc
 	done   chan struct{}
+	undo   func() // removes the instance's VMAC, if any
 }
 
 // NewManager returns a Manager running instances over net.
@@ -60,7 +71,7 @@ func NewManager(net Network, opts ManagerOptions) *Manager {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Manager{net: net, log: log, clock: opts.Clock, onTrans: opts.OnTransition, running: map[string]*managed{}}
+	return &Manager{net: net, log: log, clock: opts.Clock, onTrans: opts.OnTransition, opts: opts, running: map[string]*managed{}}
 }
 
 // specs builds the spec of every instance of cfg, by name.
@@ -79,7 +90,15 @@ func specs(cfg *config.Config) (map[string]spec, []netip.Addr, error) {
 			errs = append(errs, fmt.Errorf("%s: vrrp_instance %s defined twice", in.Pos, in.Name))
 			continue
 		}
-		s := spec{cfg: c, addrs: AddrSpecs(in), src: SourceAddr(in)}
+		s := spec{cfg: c, addrs: AddrSpecs(in), src: SourceAddr(in), vmac: vmacOf(in, &cfg.Global)}
+		if s.vmac != nil {
+			// The VIPs live on the VMAC, which answers ARP for them.
+			for i := range s.addrs {
+				if s.addrs[i].Dev == in.Interface {
+					s.addrs[i].Dev = s.vmac.name
+				}
+			}
+		}
 		for _, a := range s.addrs {
 			vips = append(vips, a.Prefix.Addr())
 		}
@@ -105,6 +124,8 @@ func (m *Manager) Reload(cfg *config.Config) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	old := m.extras.Load()
+	x := buildExtras(cfg, m.net, m.opts, m.log, old)
 	var stop []*managed
 	for name, r := range m.running {
 		if s, ok := want[name]; !ok || !reflect.DeepEqual(s, r.spec) {
@@ -116,9 +137,14 @@ func (m *Manager) Reload(cfg *config.Config) error {
 	for _, r := range stop {
 		m.log.Info("vrrp: instance stopped for reload", "instance", r.spec.cfg.Name)
 	}
+	m.extras.Store(x)
+	if old != nil {
+		old.close(0)
+	}
 	var errs []error
 	for _, name := range sortedKeys(want) {
-		if m.running[name] != nil {
+		if r := m.running[name]; r != nil {
+			x.attach(name, r.in)
 			continue
 		}
 		r, err := m.start(want[name], vips)
@@ -137,18 +163,50 @@ func (m *Manager) start(s spec, vips []netip.Addr) (*managed, error) {
 			m.log.Warn("vrrp: remove stale VIP", "instance", s.cfg.Name, "vip", a.Prefix, "err", err)
 		}
 	}
-	conn, err := m.net.Open(s.cfg, ConnOptions{Src: s.src, NotPrimary: vips})
+	cfg, openCfg, src := s.cfg, s.cfg, s.src
+	undo := func() {}
+	if v := s.vmac; v != nil {
+		vn, ok := m.net.(VMACNetwork)
+		if !ok {
+			return nil, fmt.Errorf("vrrp_instance %s: use_vmac is not supported on this network", s.cfg.Name)
+		}
+		mac, err := net.ParseMAC(v.mac)
+		if err != nil {
+			return nil, fmt.Errorf("vrrp_instance %s: use_vmac %s: %w", s.cfg.Name, v.mac, err)
+		}
+		baseSrc, u, err := vn.SetupVMAC(s.cfg.Interface, v.name, mac, vips)
+		if err != nil {
+			return nil, err
+		}
+		undo = u
+		if !src.IsValid() {
+			src = baseSrc
+		}
+		cfg.Interface = v.name
+		if !v.xmitBase {
+			openCfg.Interface = v.name
+		}
+	}
+	conn, err := m.net.Open(openCfg, ConnOptions{Src: src, NotPrimary: vips})
 	if err != nil {
+		undo()
 		return nil, err
 	}
 	addrs, arp := InstanceAddrs(m.net.Addrs(), m.net.ARP(), s.addrs)
-	in, err := NewInstance(s.cfg, Env{Clock: m.clock, Conn: conn, Addrs: addrs, ARP: arp, Logger: m.log, OnTransition: m.onTrans})
+	name := s.cfg.Name
+	in, err := NewInstance(cfg, Env{Clock: m.clock, Conn: conn, Addrs: addrs, ARP: arp, Logger: m.log,
+		OnTransition:       m.transition,
+		OnMasterRxLowerPri: func(netip.Addr, uint8) { m.extras.Load().onLowerPri(name) },
+		CanBecomeMaster:    func() bool { return m.extras.Load().canBecomeMaster(name) },
+	})
 	if err != nil {
 		conn.Close()
+		undo()
 		return nil, err
 	}
+	m.extras.Load().attach(name, in)
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &managed{spec: s, in: in, conn: conn, cancel: cancel, done: make(chan struct{})}
+	r := &managed{spec: s, in: in, conn: conn, cancel: cancel, done: make(chan struct{}), undo: undo}
 	go func() {
 		defer close(r.done)
 		if err := in.Run(ctx); err != nil {
@@ -156,6 +214,17 @@ func (m *Manager) start(s spec, vips []netip.Addr) (*managed, error) {
 		}
 	}()
 	return r, nil
+}
+
+// transition passes a transition to OnTransition, the notifications and
+// the instance's sync group.
+func (m *Manager) transition(t Transition) {
+	if m.onTrans != nil {
+		m.onTrans(t)
+	}
+	if x := m.extras.Load(); x != nil {
+		x.onTransition(t)
+	}
 }
 
 // stopAll stops instances concurrently, so that 100 masters resign at once,
@@ -167,6 +236,9 @@ func stopAll(list []*managed) {
 	for _, r := range list {
 		<-r.done
 		r.conn.Close()
+		if r.undo != nil {
+			r.undo()
+		}
 	}
 }
 
@@ -180,7 +252,14 @@ func (m *Manager) Stop() {
 		delete(m.running, name)
 	}
 	stopAll(list)
+	if x := m.extras.Swap(nil); x != nil {
+		x.close(stopNotifyWait)
+	}
 }
+
+// stopNotifyWait is how long Stop waits for notify scripts (notify_stop)
+// to finish.
+const stopNotifyWait = 3 * time.Second
 
 // InstanceStatus is what Manager.Status reports of one instance.
 type InstanceStatus struct {

@@ -8,7 +8,11 @@ func (in *Instance) handleTimers() {
 	if in.timers.due(masterDownTimer, now) {
 		in.timers.stop(masterDownTimer)
 		if in.state == StateBackup {
-			in.becomeMaster(in.downReason)
+			if in.canMast != nil && !in.canMast() {
+				in.armDown(now, in.masterAdvInt, in.downReason)
+			} else {
+				in.becomeMaster(in.downReason)
+			}
 		}
 	}
 	if in.timers.due(advertTimer, now) {

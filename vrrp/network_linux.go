@@ -5,6 +5,7 @@ package vrrp
 import (
 	"errors"
 	"log/slog"
+	"sync"
 )
 
 // SystemNetwork is the Network of a real Linux host: raw sockets shared per
@@ -14,6 +15,9 @@ type SystemNetwork struct {
 	*RawNetwork
 	addrs *NetlinkAddrs
 	arp   *PacketARP
+
+	vmacMu sync.Mutex
+	bases  map[string]*baseState // base interfaces of VMACs
 }
 
 // NewSystemNetwork returns the Network of the host, logging to log.

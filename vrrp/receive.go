@@ -125,6 +125,9 @@ func (in *Instance) masterRx(src netip.Addr) {
 		}
 	}
 	if a.Priority < in.effPrio || (a.Priority == in.effPrio && cmp < 0) {
+		if in.onLower != nil && a.Priority < in.effPrio {
+			in.onLower(src, a.Priority)
+		}
 		if !in.cfg.LowerPrioNoAdvert {
 			in.sendAdvert(in.effPrio)
 		}

@@ -51,6 +51,9 @@ const (
 	ReasonFaultCleared
 	// ReasonShutdown: the instance was stopped.
 	ReasonShutdown
+	// ReasonSyncGroup: another member of the instance's vrrp_sync_group
+	// changed state and took this one with it.
+	ReasonSyncGroup
 )
 
 // String returns a short description of the reason.
@@ -70,6 +73,8 @@ func (r Reason) String() string {
 		return "fault cleared"
 	case ReasonShutdown:
 		return "shutdown"
+	case ReasonSyncGroup:
+		return "sync group"
 	}
 	return fmt.Sprintf("Reason(%d)", uint8(r))
 }
