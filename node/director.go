@@ -46,16 +46,17 @@ type Director struct {
 	engine *checks.Engine
 	sub    *checks.Subscription
 
-	mu      sync.Mutex
-	ctx     context.Context
-	cancel  context.CancelFunc
-	done    chan struct{}
-	cfg     *config.Config
-	pool    *lvs.Pool
-	rec     *lvs.Reconciler
-	health  lvs.Health
-	kick    chan struct{}
-	scripts sync.WaitGroup
+	mu       sync.Mutex
+	ctx      context.Context
+	cancel   context.CancelFunc
+	done     chan struct{}
+	cfg      *config.Config
+	pool     *lvs.Pool
+	rec      *lvs.Reconciler
+	health   lvs.Health
+	kick     chan struct{}
+	retrying bool // a goroutine retries opening IPVS
+	scripts  sync.WaitGroup
 }
 
 // NewDirector returns a Director; call Start before Apply.
@@ -105,15 +106,16 @@ func (d *Director) Apply(_ context.Context, cfg *config.Config) error {
 		return errors.New("director: Apply before Start")
 	}
 	if len(cfg.VirtualServers) > 0 && d.rec == nil {
-		h, err := d.opts.OpenKernel()
-		if err != nil {
-			return err
+		if err := d.openKernelLocked(cfg); err != nil {
+			if !errors.Is(err, lvs.ErrNoIPVS) {
+				return err
+			}
+			// As keepalived keeps VRRP running when its checker cannot
+			// reach IPVS: the checkers run and the problem is logged
+			// (again at every retry) until ip_vs appears.
+			d.log.Error("virtual servers are checked but not programmed", "err", err)
+			d.retryKernelLocked()
 		}
-		if err := lvs.Setup(h, &cfg.Global); err != nil {
-			return err
-		}
-		d.rec = lvs.NewReconciler(h, d.log)
-		go d.rec.Run(d.ctx, d.opts.ResyncInterval)
 	}
 	if d.pool == nil {
 		d.pool = lvs.NewPool(cfg, lvs.PoolOptions{InitNotifies: cfg.Global.RSInitNotifies})
@@ -123,6 +125,57 @@ func (d *Director) Apply(_ context.Context, cfg *config.Config) error {
 	d.cfg = cfg
 	d.engine.Update(defs)
 	return d.recomputeLocked()
+}
+
+// openKernelLocked opens IPVS and applies the global LVS settings.
+func (d *Director) openKernelLocked(cfg *config.Config) error {
+	h, err := d.opts.OpenKernel()
+	if err != nil {
+		return err
+	}
+	if err := lvs.Setup(h, &cfg.Global); err != nil {
+		return err
+	}
+	d.rec = lvs.NewReconciler(h, d.log)
+	go d.rec.Run(d.ctx, d.opts.ResyncInterval)
+	return nil
+}
+
+// retryKernelLocked tries to open IPVS again every ResyncInterval, once.
+func (d *Director) retryKernelLocked() {
+	if d.retrying {
+		return
+	}
+	d.retrying = true
+	go func() {
+		t := time.NewTicker(d.opts.ResyncInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-d.ctx.Done():
+				return
+			case <-t.C:
+			}
+			d.mu.Lock()
+			if d.rec != nil || d.cfg == nil {
+				d.retrying = false
+				d.mu.Unlock()
+				return
+			}
+			err := d.openKernelLocked(d.cfg)
+			if err == nil {
+				d.log.Info("IPVS is available: programming the virtual servers")
+				d.retrying = false
+				if err := d.recomputeLocked(); err != nil {
+					d.log.Error("ipvs", "err", err)
+				}
+				d.mu.Unlock()
+				return
+			}
+			d.log.Error("virtual servers are checked but not programmed", "err", err)
+			d.mu.Unlock()
+		}
+	}()
 }
 
 // loop turns checker events into pool updates.

@@ -174,7 +174,8 @@ func TestAgentRestartAfterSIGKILL(t *testing.T) {
 
 // TestAgentRunsCheckersAndReportsMissingIPVS runs an agent whose
 // configuration has a virtual server on this host, whose kernel has no
-// IPVS: the agent stays up and says why IPVS is not programmed.
+// IPVS: the agent stays up, says why IPVS is not programmed, and the
+// version still counts as applied (VRRP and the checkers run it).
 func TestAgentRunsCheckersAndReportsMissingIPVS(t *testing.T) {
 	if _, err := os.Stat("/proc/net/ip_vs"); err == nil {
 		t.Skip("this kernel has IPVS; the VM tests cover programming it")
@@ -196,6 +197,12 @@ func TestAgentRunsCheckersAndReportsMissingIPVS(t *testing.T) {
 	for !strings.Contains(p.out.String(), "kernel has no IPVS") {
 		if time.Now().After(deadline) {
 			t.Fatalf("the agent does not say IPVS is missing:\n%s", p.out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for !strings.Contains(p.out.String(), "config version applied") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the version is not applied:\n%s", p.out)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
