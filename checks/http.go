@@ -19,25 +19,6 @@ type StatusRange struct{ Lo, Hi int }
 // defaultStatus is keepalived's status_code default, 200-299.
 var defaultStatus = []StatusRange{{200, 299}}
 
-// ParseStatusCodes parses status_code words: "200", "200-299", ...
-// Codes must lie in 100-599, as keepalived requires.
-func ParseStatusCodes(words []string) ([]StatusRange, error) {
-	var out []StatusRange
-	for _, w := range words {
-		lo, hi, isRange := strings.Cut(w, "-")
-		a, err1 := strconv.Atoi(lo)
-		b := a
-		var err2 error
-		if isRange {
-			b, err2 = strconv.Atoi(hi)
-		}
-		if err1 != nil || err2 != nil || a < 100 || b > 599 || a > b {
-			return nil, fmt.Errorf("status_code %q: want a code or range within 100-599", w)
-		}
-		out = append(out, StatusRange{a, b})
-	}
-	return out, nil
-}
 
 func formatStatus(rs []StatusRange) string {
 	parts := make([]string, len(rs))

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/tandem-ha/tandem/config"
 	"syscall"
 )
 
@@ -23,7 +24,7 @@ func fill(pattern string, n int) []byte {
 // UDPSpec configures a UDP_CHECK.
 type UDPSpec struct {
 	Target
-	// Payload is the hex string sent (see ParseHex); "" sends keepalived's
+	// Payload is the hex string sent (see config.ParseHexString); "" sends keepalived's
 	// 32-byte filler.
 	Payload string
 	// RequireReply makes a reply mandatory. Reply, if set, is a hex
@@ -40,9 +41,9 @@ type UDPSpec struct {
 
 // UDP is a UDP_CHECK.
 type UDP struct {
-	spec             UDPSpec
-	payload          []byte
-	reply, replyMask []byte
+	spec    UDPSpec
+	payload []byte
+	reply   config.HexPattern // require_reply; empty: any reply
 }
 
 // NewUDP parses spec's hex strings.
@@ -52,21 +53,21 @@ func NewUDP(spec UDPSpec) (*UDP, error) {
 		c.spec.MaxReplyLength = 255
 	}
 	if spec.Payload != "" {
-		p, err := ParseHex(spec.Payload)
+		p, err := config.ParseHexString(spec.Payload, false)
 		if err != nil {
 			return nil, fmt.Errorf("UDP_CHECK payload: %w", err)
 		}
-		c.payload = p
+		c.payload = p.Bytes
 	}
 	if spec.Reply != "" {
 		if !spec.RequireReply {
 			return nil, errors.New("UDP_CHECK reply pattern given without require_reply")
 		}
-		d, m, err := ParseHexPattern(spec.Reply)
+		p, err := config.ParseHexString(spec.Reply, true)
 		if err != nil {
 			return nil, fmt.Errorf("UDP_CHECK require_reply: %w", err)
 		}
-		c.reply, c.replyMask = d, m
+		c.reply = p
 	}
 	return c, nil
 }
@@ -100,12 +101,12 @@ func (c *UDP) Probe(ctx context.Context) Result {
 		return fail("UDP %s: %s", c.spec, icmpText(a, err))
 	}
 	got := buf[:n]
-	if c.reply != nil {
+	if len(c.reply.Bytes) > 0 {
 		if n < c.spec.MinReplyLength || n > c.spec.MaxReplyLength {
 			return fail("UDP %s: reply of %d bytes, want %d-%d", c.spec, n, c.spec.MinReplyLength, c.spec.MaxReplyLength)
 		}
-		if !matchPattern(got, c.reply, c.replyMask) {
-			return fail("UDP %s: reply mismatch: got %s want %s", c.spec, hexPrefix(got, len(c.reply)), c.spec.Reply)
+		if !c.reply.Match(got) {
+			return fail("UDP %s: reply mismatch: got %s want %s", c.spec, hexPrefix(got, len(c.reply.Bytes)), c.spec.Reply)
 		}
 	}
 	return Result{OK: true, Reason: fmt.Sprintf("UDP %s: %d-byte reply", c.spec, n)}
