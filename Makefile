@@ -49,6 +49,7 @@ fuzz:
 	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime 60s
 	$(GO) test ./vrrp -run '^$$' -fuzz FuzzDecode -fuzztime 60s
 	$(GO) test ./fsm -run '^$$' -fuzz FuzzApply -fuzztime 60s
+	$(GO) test ./fsm -run '^$$' -fuzz FuzzRestore -fuzztime 30s
 
 # Two tandem nodes and one stock keepalived node share a VIP in a
 # namespace lab; the demo moves the VIP around and cleans up.
