@@ -99,16 +99,32 @@ func PrepareKernel(ctx context.Context, o Options) (*Kernel, error) {
 	root := filepath.Join(dir, o.Package)
 	if _, err := os.Stat(filepath.Join(root, ".complete")); err != nil {
 		deb, err := download(ctx, dir, o.Package, o.Log)
+		if err != nil && o.Package == DefaultPackage {
+			// Debian drops superseded kernels at point releases: boot
+			// whatever linux-image-amd64 depends on now instead.
+			if cur, rerr := currentKernelPackage(ctx); rerr == nil && cur != o.Package {
+				fmt.Fprintf(o.Log, "vm: %s is not available (%v); using %s\n", o.Package, err, cur)
+				o.Package = cur
+				root = filepath.Join(dir, o.Package)
+				if _, serr := os.Stat(filepath.Join(root, ".complete")); serr == nil {
+					deb, err = "", nil // unpacked by an earlier run
+				} else {
+					deb, err = download(ctx, dir, o.Package, o.Log)
+				}
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
-		os.RemoveAll(root)
-		fmt.Fprintf(o.Log, "vm: unpacking %s\n", filepath.Base(deb))
-		if out, err := exec.CommandContext(ctx, "dpkg", "-x", deb, root).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("vm: dpkg -x %s: %v: %s", deb, err, out)
-		}
-		if err := os.WriteFile(filepath.Join(root, ".complete"), nil, 0o644); err != nil {
-			return nil, fmt.Errorf("vm: %w", err)
+		if deb != "" {
+			os.RemoveAll(root)
+			fmt.Fprintf(o.Log, "vm: unpacking %s\n", filepath.Base(deb))
+			if out, err := exec.CommandContext(ctx, "dpkg", "-x", deb, root).CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("vm: dpkg -x %s: %v: %s", deb, err, out)
+			}
+			if err := os.WriteFile(filepath.Join(root, ".complete"), nil, 0o644); err != nil {
+				return nil, fmt.Errorf("vm: %w", err)
+			}
 		}
 	}
 	k := &Kernel{Root: root, Cache: o.Cache}
@@ -221,4 +237,20 @@ func isELF(path string) bool {
 	var b [4]byte
 	_, err = io.ReadFull(f, b[:])
 	return err == nil && string(b[:]) == "\x7fELF"
+}
+
+// currentKernelPackage returns the kernel package linux-image-amd64
+// depends on, e.g. linux-image-6.1.0-56-amd64.
+func currentKernelPackage(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "apt-cache", "depends", "linux-image-amd64").Output()
+	if err != nil {
+		return "", fmt.Errorf("vm: apt-cache depends linux-image-amd64: %w", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "Depends:" && strings.HasPrefix(f[1], "linux-image-") {
+			return f[1], nil
+		}
+	}
+	return "", fmt.Errorf("vm: linux-image-amd64 depends on no linux-image package")
 }
