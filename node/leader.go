@@ -22,7 +22,9 @@ func (n *Node) leaderLoop(ctx context.Context) {
 		if stop != nil {
 			stop()
 			wg.Wait()
-			<-n.pilot.Stop()
+			if !n.opts.LocalOnly() {
+				<-n.pilot.Stop()
+			}
 			stop = nil
 		}
 	}
@@ -40,8 +42,10 @@ func (n *Node) leaderLoop(ctx context.Context) {
 			n.log.Info("became leader", "term", n.raft.CurrentTerm())
 			lctx, cancel := context.WithCancel(ctx)
 			stop = cancel
-			n.pilot.Start(lctx)
+			// A local-only node has no peers to promote or remove: no
+			// autopilot, whose timers would only cost CPU.
 			if !n.opts.LocalOnly() {
+				n.pilot.Start(lctx)
 				wg.Add(1)
 				go func() {
 					defer wg.Done()

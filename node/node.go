@@ -94,8 +94,9 @@ func New(opts Options) (*Node, error) {
 		opts.Subsystems = SubsystemsFunc(func(context.Context, *config.Config) error { return nil })
 	}
 	if opts.LocalOnly() && opts.Timing.HeartbeatTimeout == 0 {
-		// No network: elect the only server at once.
-		opts.Timing.HeartbeatTimeout, opts.Timing.ElectionTimeout = 100*time.Millisecond, 100*time.Millisecond
+		// No network: elect the only server soon, without waking raft's
+		// lease check (half the heartbeat timeout) many times a second.
+		opts.Timing.HeartbeatTimeout, opts.Timing.ElectionTimeout = 400*time.Millisecond, 400*time.Millisecond
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &Node{
