@@ -19,7 +19,6 @@ type StatusRange struct{ Lo, Hi int }
 // defaultStatus is keepalived's status_code default, 200-299.
 var defaultStatus = []StatusRange{{200, 299}}
 
-
 func formatStatus(rs []StatusRange) string {
 	parts := make([]string, len(rs))
 	for i, r := range rs {
