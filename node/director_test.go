@@ -68,16 +68,16 @@ func TestDirectorFollowsCheckers(t *testing.T) {
 		}
 		return strings.Join(parts, " ")
 	}
-	waitFor(t, 5*time.Second, "both real servers in IPVS", func() bool { return weights() == "127.0.0.1=1 127.0.0.2=3" }, weights)
+	eventually(t, 5*time.Second, "both real servers in IPVS", want(weights, "127.0.0.1=1 127.0.0.2=3"))
 
 	l1.Close()
 	l2.Close()
-	waitFor(t, 5*time.Second, "the dead server removed, the inhibited one at weight 0", func() bool { return weights() == "127.0.0.2=0" }, weights)
-	waitFor(t, 5*time.Second, "notify_down ran", func() bool { _, err := os.Stat(marker); return err == nil }, func() string { return marker })
+	eventually(t, 5*time.Second, "the dead server removed, the inhibited one at weight 0", want(weights, "127.0.0.2=0"))
+	eventually(t, 5*time.Second, "notify_down ran", func() error { _, err := os.Stat(marker); return err })
 
 	listen(t, fmt.Sprintf("127.0.0.1:%d", p1))
 	listen(t, fmt.Sprintf("127.0.0.1:%d", p2))
-	waitFor(t, 5*time.Second, "both back", func() bool { return weights() == "127.0.0.1=1 127.0.0.2=3" }, weights)
+	eventually(t, 5*time.Second, "both back", want(weights, "127.0.0.1=1 127.0.0.2=3"))
 
 	if err := d.Stop(); err != nil {
 		t.Fatal(err)
@@ -106,15 +106,12 @@ func listen(t *testing.T, addr string) net.Listener {
 	return l
 }
 
-func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool, state func() string) {
-	t.Helper()
-	start := time.Now()
-	deadline := start.Add(limit)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; now: %s", what, state())
+// want is a condition for eventually: get() must return w.
+func want(get func() string, w string) func() error {
+	return func() error {
+		if got := get(); got != w {
+			return fmt.Errorf("have %q, want %q", got, w)
 		}
-		time.Sleep(20 * time.Millisecond)
+		return nil
 	}
-	t.Logf("%s after %v", what, time.Since(start).Round(time.Millisecond))
 }
